@@ -1,0 +1,33 @@
+# Two commands do all set-up: `make demo` and `make test`. Both build .venv from PyPI.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BACKEND ?= valkey
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test demo lint clean bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: venv
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+demo: venv
+	$(BIN)/python -m langgraph_checkpoint_aws.demo --backend $(BACKEND)
+
+bench: venv
+	$(BIN)/python benchmarks/run.py
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .demo-data

@@ -1,0 +1,1 @@
+"""Application layer: use cases written once over the domain ports."""

@@ -1,0 +1,1 @@
+"""Domain layer: models, ports, errors and pure policies. No I/O, no vendor SDKs."""

@@ -1,0 +1,51 @@
+"""The one error hierarchy of the library; adapters translate vendor errors into it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "PersistenceError",
+    "NotFoundError",
+    "ConflictError",
+    "PayloadTooLargeError",
+    "CorruptRecordError",
+    "ConfigurationError",
+    "InvalidInputError",
+    "BackendError",
+    "TransientBackendError",
+]
+
+
+class PersistenceError(Exception):
+    """Root of every error raised by this library."""
+
+
+class NotFoundError(PersistenceError):
+    """A record, table or bucket that must exist does not."""
+
+
+class ConflictError(PersistenceError):
+    """A write lost a race or contradicts what is stored."""
+
+
+class PayloadTooLargeError(PersistenceError):
+    """A payload does not fit the backend and no offload store is configured."""
+
+
+class CorruptRecordError(PersistenceError):
+    """A stored record failed validation or points at data that is gone."""
+
+
+class ConfigurationError(PersistenceError, ValueError):
+    """Configuration is missing or invalid; the message names the option path."""
+
+
+class InvalidInputError(PersistenceError, ValueError):
+    """A caller passed a value the contract does not allow (names the field)."""
+
+
+class BackendError(PersistenceError):
+    """The backend refused or failed an operation (not worth retrying)."""
+
+
+class TransientBackendError(BackendError):
+    """The backend failed in a way that may succeed on retry (timeouts, throttling)."""

@@ -1,0 +1,1 @@
+"""LangGraph bindings: thin BaseCheckpointSaver, BaseStore and BaseCache classes over use cases."""

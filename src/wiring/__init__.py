@@ -1,0 +1,1 @@
+"""Per-backend sub-containers: each provides the repositories of one backend."""
