@@ -20,10 +20,8 @@ from typing import Any, Optional, Union
 
 from dependency_injector import containers, providers
 
-from langgraph_checkpoint_aws.application.cache import CacheService
 from langgraph_checkpoint_aws.application.checkpoints import CheckpointService
 from langgraph_checkpoint_aws.application.payloads import PayloadCodec
-from langgraph_checkpoint_aws.application.store import StoreService
 from langgraph_checkpoint_aws.domain.errors import ConfigurationError
 from langgraph_checkpoint_aws.domain.policies import PayloadPolicy
 from langgraph_checkpoint_aws.wiring.memory import MemoryBackend
@@ -177,13 +175,25 @@ def _build_saver(service: CheckpointService, serde: Any, require_actor_id: bool)
     return RepositorySaver(service, serde=_serde_or_default(serde), require_actor_id=require_actor_id)
 
 
-def _build_store(service: StoreService, options: Mapping[str, Any]) -> Any:
+def _store_service(**kwargs: Any) -> Any:
+    from langgraph_checkpoint_aws.application.store import StoreService
+
+    return StoreService(**kwargs)
+
+
+def _cache_service(**kwargs: Any) -> Any:
+    from langgraph_checkpoint_aws.application.cache import CacheService
+
+    return CacheService(**kwargs)
+
+
+def _build_store(service: Any, options: Mapping[str, Any]) -> Any:
     from langgraph_checkpoint_aws.langgraph_bindings.store import RepositoryStore
 
     return RepositoryStore(service, index=options.get("index"), ttl=options.get("ttl"))
 
 
-def _build_cache(service: CacheService, serde: Any) -> Any:
+def _build_cache(service: Any, serde: Any) -> Any:
     from langgraph_checkpoint_aws.langgraph_bindings.cache import RepositoryCache
 
     return RepositoryCache(service, serde=serde)
@@ -198,12 +208,7 @@ class PersistenceContainer(containers.DeclarativeContainer):
 
     config = providers.Configuration(strict=True)
 
-    memory = providers.Container(
-        MemoryBackend,
-        config=config.memory,
-        ttl_seconds=config.ttl_seconds,
-        offload=config.memory.offload,
-    )
+    memory = providers.Container(MemoryBackend, config=config)
 
     checkpoint_repository = providers.Selector(config.backend, memory=memory.checkpoint_repository)
     blob_store = providers.Selector(config.backend, memory=memory.blob_store)
@@ -220,11 +225,9 @@ class PersistenceContainer(containers.DeclarativeContainer):
     )
     codec = providers.Singleton(PayloadCodec, policy=payload_policy, blob_store=blob_store)
     checkpoint_service = providers.Singleton(CheckpointService, repository=checkpoint_repository, codec=codec)
-    store_service = providers.Singleton(
-        StoreService, items=item_repository, vectors=vector_index
-    )
+    store_service = providers.Singleton(_store_service, items=item_repository, vectors=vector_index)
     cache_service = providers.Singleton(
-        CacheService, repository=cache_repository, default_ttl_seconds=config.cache.ttl_seconds
+        _cache_service, repository=cache_repository, default_ttl_seconds=config.cache.ttl_seconds
     )
 
     require_actor_id = providers.Object(False)

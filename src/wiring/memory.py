@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from dependency_injector import containers, providers
 
-from langgraph_checkpoint_aws.adapters.memory import (
-    InMemoryBlobStore,
-    InMemoryCacheRepository,
-    InMemoryCheckpointRepository,
-    InMemoryItemRepository,
-    InMemoryVectorIndex,
-)
+from langgraph_checkpoint_aws.adapters.memory.blobs import InMemoryBlobStore
+from langgraph_checkpoint_aws.adapters.memory.checkpoints import InMemoryCheckpointRepository
 
 __all__ = ["MemoryBackend"]
+
+
+def _memory(module: str) -> Any:
+    return importlib.import_module(f"langgraph_checkpoint_aws.adapters.memory.{module}")
 
 
 class MemoryBackend(containers.DeclarativeContainer):
     """Repositories kept in process memory."""
 
     config = providers.Configuration()
-    ttl_seconds = providers.Dependency(instance_of=(int, float, type(None)), default=None)
-    offload = providers.Dependency(instance_of=bool, default=False)
+    """The root configuration (this backend reads ``ttl_seconds`` and ``memory.*``)."""
 
-    checkpoint_repository = providers.Singleton(InMemoryCheckpointRepository, ttl_seconds=ttl_seconds)
+    checkpoint_repository = providers.Singleton(InMemoryCheckpointRepository, ttl_seconds=config.ttl_seconds)
     blob_store = providers.Singleton(
-        lambda offload: InMemoryBlobStore() if offload else None, offload=offload
+        lambda offload: InMemoryBlobStore() if offload else None, offload=config.memory.offload
     )
-    item_repository = providers.Singleton(InMemoryItemRepository)
-    vector_index = providers.Singleton(InMemoryVectorIndex)
-    cache_repository = providers.Singleton(InMemoryCacheRepository)
+    item_repository = providers.Singleton(lambda: _memory("items").InMemoryItemRepository())
+    vector_index = providers.Singleton(lambda: _memory("items").InMemoryVectorIndex())
+    cache_repository = providers.Singleton(lambda: _memory("cache").InMemoryCacheRepository())
     max_inline_bytes = providers.Object(None)

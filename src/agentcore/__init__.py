@@ -1,0 +1,1 @@
+"""Seed-compatible import paths for AgentCore components (``langgraph_checkpoint_aws.agentcore.<backend>``)."""

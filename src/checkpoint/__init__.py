@@ -1,0 +1,1 @@
+"""Seed-compatible import paths for checkpoint savers (``langgraph_checkpoint_aws.checkpoint.<backend>``)."""
