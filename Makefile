@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-BACKEND ?= valkey
+BACKEND ?= memory
 STAMP := $(VENV)/.installed
 
 .PHONY: venv test demo lint clean bench
@@ -20,7 +20,7 @@ test: venv
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 demo: venv
-	$(BIN)/python -m langgraph_checkpoint_aws.demo --backend $(BACKEND)
+	$(BIN)/python -m demo.agent --backend $(BACKEND) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(PORT),--port $(PORT))
 
 bench: venv
 	$(BIN)/python benchmarks/run.py

@@ -187,6 +187,21 @@ class InMemoryCheckpointRepository:
             for ref in refs:
                 store.pop(ref, None)
 
+    def storage_stats(self) -> dict[str, int]:
+        """How many records and payload bytes are held (for demos and benchmarks)."""
+        with self._lock:
+            cps = [c for m in self._checkpoints.values() for c in m.values()]
+            blobs = [b for m in self._blobs.values() for b in m.values()]
+            writes = [w for m in self._writes.values() for w in m.values()]
+            return {
+                "checkpoints": len(cps),
+                "checkpoint_bytes": sum(c.payload.size for c in cps),
+                "blobs": len(blobs),
+                "blob_bytes": sum(b.payload.size for b in blobs),
+                "writes": len(writes),
+                "write_bytes": sum(w.payload.size for w in writes),
+            }
+
     # -- bulk ------------------------------------------------------------------------
     def export_thread(self, thread: ThreadKey) -> ThreadData:
         with self._lock:

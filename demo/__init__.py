@@ -1,0 +1,1 @@
+"""The `make demo` agent and its backend launchers."""

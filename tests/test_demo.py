@@ -1,0 +1,23 @@
+"""`make demo` runs: the scripted agent pauses for approval, resumes and prints its history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from demo.agent import main
+
+
+def test_demo_on_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--backend", "memory", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "paused at human approval" in out
+    assert "tool: done book" in out
+    assert "History of thread 'demo-thread' (6 checkpoints" in out
+    assert "channel blobs" in out
+
+
+def test_demo_rejects_unknown_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--backend", "nope"]) == 2
+    assert "unknown demo backend" in capsys.readouterr().err
