@@ -166,3 +166,21 @@ def test_large_state_survives_compression_and_offload() -> None:
     out = graph.invoke({"blob": "x" * 700_000, "n": 0}, cfg)
     assert len(out["blob"]) == 1_400_000
     assert graph.get_state(cfg).values["blob"] == out["blob"]
+
+
+def test_same_history_as_langgraphs_inmemorysaver() -> None:
+    """Differential check: our saver and LangGraph's InMemorySaver see the same run."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    def run(saver):  # type: ignore[no-untyped-def]
+        graph = _approval_graph(saver)
+        cfg = {"configurable": {"thread_id": "diff"}}
+        graph.invoke({"items": [], "approved": False}, cfg)
+        graph.update_state(cfg, {"items": ["edit"]})
+        graph.invoke(Command(resume="yes"), cfg)
+        return [
+            (s.values, s.next, s.metadata["source"], s.metadata["step"], len(s.tasks))
+            for s in graph.get_state_history(cfg)
+        ]
+
+    assert run(create_saver({"backend": "memory"})) == run(InMemorySaver())
