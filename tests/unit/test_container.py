@@ -88,3 +88,21 @@ def _has_crypto() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_store_and_cache_from_the_container() -> None:
+    from langgraph_checkpoint_aws import create_cache, create_store
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [[float(t.count(c)) for c in "abcdefgh"] for t in texts]
+
+    store = create_store({"backend": "memory", "store": {"index": {"dims": 8, "embed": embed, "fields": ["text"]}}})
+    store.put(("docs",), "1", {"text": "aaaa bbb"})
+    store.put(("docs",), "2", {"text": "hhhh ggg"})
+    hits = store.search(("docs",), query="aab")
+    assert [h.key for h in hits] == ["1", "2"] and hits[0].score > hits[1].score
+    cache = create_cache({"backend": "memory", "cache": {"ttl_seconds": 60}})
+    cache.set({(("ns",), "k"): ({"v": 1}, None)})
+    assert cache.get([(("ns",), "k")]) == {(("ns",), "k"): {"v": 1}}
+    cache.clear([("ns",)])
+    assert cache.get([(("ns",), "k")]) == {}

@@ -1,0 +1,210 @@
+"""In-memory item repository and vector index for the long-term memory store.
+
+Layout (plain dicts, each guarded by its own re-entrant lock):
+
+- ``InMemoryItemRepository._items[namespace][key] -> StoreItem``
+- ``InMemoryVectorIndex._vectors[(namespace, key)][field_path] -> (vector, norm)``
+
+Namespaces are tuples used as dict keys, so labels need no encoding. Values
+are deep-copied on the way in and out so callers never share mutable state
+with the repository. Expired items read as absent and are dropped lazily.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Callable
+
+import attrs
+
+from langgraph_checkpoint_aws.domain.errors import InvalidInputError
+from langgraph_checkpoint_aws.domain.models import StoreItem
+
+__all__ = ["InMemoryItemRepository", "InMemoryVectorIndex"]
+
+_ItemKey = tuple[tuple[str, ...], str]
+
+
+def _isolated(item: StoreItem) -> StoreItem:
+    """A copy of ``item`` whose value shares no mutable object with the original."""
+    return attrs.evolve(item, value=copy.deepcopy(dict(item.value)))
+
+
+class InMemoryItemRepository:
+    """An ItemRepository in process memory.
+
+    Args:
+        clock: time source (POSIX seconds) used to decide expiry; injectable for tests.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._lock = threading.RLock()
+        self._items: dict[tuple[str, ...], dict[str, StoreItem]] = {}
+        self._clock = clock
+
+    def _live(self, item: StoreItem, now: float) -> bool:
+        return item.expires_at is None or item.expires_at > now
+
+    def _lookup(self, namespace: tuple[str, ...], key: str, now: float) -> StoreItem | None:
+        bucket = self._items.get(namespace)
+        if bucket is None:
+            return None
+        item = bucket.get(key)
+        if item is None:
+            return None
+        if not self._live(item, now):
+            self._remove(namespace, key)
+            return None
+        return item
+
+    def _remove(self, namespace: tuple[str, ...], key: str) -> None:
+        bucket = self._items.get(namespace)
+        if bucket is None:
+            return
+        bucket.pop(key, None)
+        if not bucket:
+            del self._items[namespace]
+
+    def get_items(self, keys: Sequence[_ItemKey]) -> dict[_ItemKey, StoreItem]:
+        """The live items among ``keys``."""
+        with self._lock:
+            now = self._clock()
+            found: dict[_ItemKey, StoreItem] = {}
+            for namespace, key in keys:
+                item = self._lookup(tuple(namespace), key, now)
+                if item is not None:
+                    found[(item.namespace, key)] = _isolated(item)
+            return found
+
+    def put_items(self, items: Sequence[StoreItem]) -> None:
+        """Insert or replace items."""
+        with self._lock:
+            for item in items:
+                self._items.setdefault(item.namespace, {})[item.key] = _isolated(item)
+
+    def delete_items(self, keys: Sequence[_ItemKey]) -> None:
+        """Delete items; missing keys are ignored."""
+        with self._lock:
+            for namespace, key in keys:
+                self._remove(tuple(namespace), key)
+
+    def touch_items(self, keys: Sequence[_ItemKey], expires_at: Mapping[_ItemKey, float]) -> None:
+        """Move the expiry of live items among ``keys`` to ``expires_at[key]``."""
+        with self._lock:
+            now = self._clock()
+            for namespace, key in keys:
+                ns = tuple(namespace)
+                item = self._lookup(ns, key, now)
+                when = expires_at.get((ns, key))
+                if item is not None and when is not None:
+                    self._items[ns][key] = attrs.evolve(item, expires_at=when)
+
+    def scan_items(self, namespace_prefix: tuple[str, ...]) -> Iterator[StoreItem]:
+        """Every live item whose namespace starts with ``namespace_prefix`` (a snapshot)."""
+        prefix = tuple(namespace_prefix)
+        depth = len(prefix)
+        with self._lock:
+            now = self._clock()
+            found = [
+                _isolated(item)
+                for namespace, bucket in self._items.items()
+                if namespace[:depth] == prefix
+                for item in bucket.values()
+                if self._live(item, now)
+            ]
+        return iter(found)
+
+    def list_namespaces(self) -> Iterable[tuple[str, ...]]:
+        """Every namespace holding at least one live item."""
+        with self._lock:
+            now = self._clock()
+            return [
+                namespace
+                for namespace, bucket in self._items.items()
+                if any(self._live(item, now) for item in bucket.values())
+            ]
+
+    def purge_expired(self, now: float) -> int:
+        """Delete items whose expiry is at or before ``now``; returns how many."""
+        with self._lock:
+            expired = [
+                (namespace, key)
+                for namespace, bucket in self._items.items()
+                for key, item in bucket.items()
+                if not self._live(item, now)
+            ]
+            for namespace, key in expired:
+                self._remove(namespace, key)
+            return len(expired)
+
+
+class InMemoryVectorIndex:
+    """A VectorIndex in process memory: exact (brute-force) cosine similarity.
+
+    An item may hold several vectors, one per indexed field path; its score is
+    the best of them. Scores are cosine similarities in ``[-1, 1]``, higher is
+    more similar; a zero vector scores 0.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._vectors: dict[_ItemKey, dict[str, tuple[tuple[float, ...], float]]] = {}
+
+    def upsert(self, namespace: tuple[str, ...], key: str, vectors: Mapping[str, Sequence[float]]) -> None:
+        """Replace every vector of an item; an empty mapping forgets the item."""
+        prepared: dict[str, tuple[tuple[float, ...], float]] = {}
+        for path, vector in vectors.items():
+            values = tuple(float(v) for v in vector)
+            prepared[path] = (values, math.sqrt(math.fsum(v * v for v in values)))
+        with self._lock:
+            if prepared:
+                self._vectors[(tuple(namespace), key)] = prepared
+            else:
+                self._vectors.pop((tuple(namespace), key), None)
+
+    def remove(self, keys: Sequence[_ItemKey]) -> None:
+        """Forget the vectors of items; unknown keys are ignored."""
+        with self._lock:
+            for namespace, key in keys:
+                self._vectors.pop((tuple(namespace), key), None)
+
+    def query(
+        self,
+        vector: Sequence[float],
+        namespace_prefix: tuple[str, ...],
+        candidates: int,
+    ) -> list[tuple[tuple[str, ...], str, float]]:
+        """The ``candidates`` best items under ``namespace_prefix``, best first.
+
+        Raises:
+            InvalidInputError: the query vector's length differs from a stored vector's.
+        """
+        if candidates <= 0:
+            return []
+        query = tuple(float(v) for v in vector)
+        query_norm = math.sqrt(math.fsum(v * v for v in query))
+        prefix = tuple(namespace_prefix)
+        depth = len(prefix)
+        with self._lock:
+            entries = [(k, list(paths.values())) for k, paths in self._vectors.items() if k[0][:depth] == prefix]
+        scored: list[tuple[tuple[str, ...], str, float]] = []
+        for (namespace, key), stored in entries:
+            best = -math.inf
+            for values, norm in stored:
+                if len(values) != len(query):
+                    raise InvalidInputError(
+                        f"query vector has {len(query)} dimensions but item {key!r} in "
+                        f"{namespace!r} was indexed with {len(values)}"
+                    )
+                if norm == 0.0 or query_norm == 0.0:
+                    score = 0.0
+                else:
+                    score = math.fsum(a * b for a, b in zip(query, values)) / (norm * query_norm)
+                best = max(best, score)
+            scored.append((namespace, key, best))
+        scored.sort(key=lambda hit: (-hit[2], hit[0], hit[1]))
+        return scored[:candidates]
