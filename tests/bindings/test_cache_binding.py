@@ -14,20 +14,7 @@ from langgraph_checkpoint_aws.adapters.memory import InMemoryCacheRepository
 from langgraph_checkpoint_aws.application.cache import CacheService
 from langgraph_checkpoint_aws.domain.errors import InvalidInputError
 from langgraph_checkpoint_aws.langgraph_bindings.cache import RepositoryCache
-
-
-class FakeClock:
-    """A settable clock so TTL tests never sleep."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
+from tests.clock import FakeClock
 
 A = (("node", "a"), "k1")
 B = (("node", "a"), "k2")

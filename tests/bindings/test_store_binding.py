@@ -20,19 +20,7 @@ from langgraph_checkpoint_aws.application.store import StoreService
 from langgraph_checkpoint_aws.domain.errors import ConfigurationError, InvalidInputError
 from langgraph_checkpoint_aws.domain.models import StoreItem
 from langgraph_checkpoint_aws.langgraph_bindings.store import RepositoryStore
-
-
-class FakeClock:
-    """A settable clock so TTL tests never sleep."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.clock import FakeClock
 
 
 def letters(text: str) -> list[float]:

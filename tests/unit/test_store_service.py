@@ -11,19 +11,7 @@ import pytest
 from langgraph_checkpoint_aws.adapters.memory import InMemoryItemRepository, InMemoryVectorIndex
 from langgraph_checkpoint_aws.application.store import DEFAULT_TTL, ItemWrite, StoreService
 from langgraph_checkpoint_aws.domain.errors import ConfigurationError, InvalidInputError
-
-
-class FakeClock:
-    """A settable clock so TTL tests never sleep."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.clock import FakeClock
 
 
 def letters(text: str) -> list[float]:
