@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "create_cache": "langgraph_checkpoint_aws.container",
     "PersistenceContainer": "langgraph_checkpoint_aws.container",
     "RepositorySaver": "langgraph_checkpoint_aws.langgraph_bindings.checkpoint",
+    "DynamoDBSaver": "langgraph_checkpoint_aws.langgraph_bindings.dynamodb",
     "ValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "AsyncValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "AgentCoreValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",

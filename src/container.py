@@ -24,6 +24,7 @@ from langgraph_checkpoint_aws.application.checkpoints import CheckpointService
 from langgraph_checkpoint_aws.application.payloads import PayloadCodec
 from langgraph_checkpoint_aws.domain.errors import ConfigurationError
 from langgraph_checkpoint_aws.domain.policies import PayloadPolicy
+from langgraph_checkpoint_aws.wiring.dynamodb import DYNAMODB_OPTIONS, DynamoDBBackend, blob_ttl_days
 from langgraph_checkpoint_aws.wiring.memory import MemoryBackend
 from langgraph_checkpoint_aws.wiring.valkey import OPTIONS as VALKEY_OPTIONS
 from langgraph_checkpoint_aws.wiring.valkey import ValkeyBackend, requires_actor_id
@@ -56,6 +57,7 @@ _COMMON: dict[str, tuple[Any, bool]] = {
 
 BACKENDS: dict[str, dict[str, tuple[Any, bool]]] = {
     "memory": {"offload": (bool, False)},
+    "dynamodb": DYNAMODB_OPTIONS,
     "valkey": VALKEY_OPTIONS,
 }
 """Options each backend section accepts: name -> (types, required)."""
@@ -212,14 +214,15 @@ class PersistenceContainer(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
 
     memory = providers.Container(MemoryBackend, config=config)
+    dynamodb = providers.Container(DynamoDBBackend, config=config)
     valkey = providers.Container(ValkeyBackend, config=config)
 
-    checkpoint_repository = providers.Selector(config.backend, memory=memory.checkpoint_repository, valkey=valkey.checkpoint_repository)
-    blob_store = providers.Selector(config.backend, memory=memory.blob_store, valkey=valkey.blob_store)
-    item_repository = providers.Selector(config.backend, memory=memory.item_repository, valkey=valkey.item_repository)
-    vector_index = providers.Selector(config.backend, memory=memory.vector_index, valkey=valkey.vector_index)
-    cache_repository = providers.Selector(config.backend, memory=memory.cache_repository, valkey=valkey.cache_repository)
-    max_inline_bytes = providers.Selector(config.backend, memory=memory.max_inline_bytes, valkey=valkey.max_inline_bytes)
+    checkpoint_repository = providers.Selector(config.backend, memory=memory.checkpoint_repository, dynamodb=dynamodb.checkpoint_repository, valkey=valkey.checkpoint_repository)
+    blob_store = providers.Selector(config.backend, memory=memory.blob_store, dynamodb=dynamodb.blob_store, valkey=valkey.blob_store)
+    item_repository = providers.Selector(config.backend, memory=memory.item_repository, dynamodb=dynamodb.item_repository, valkey=valkey.item_repository)
+    vector_index = providers.Selector(config.backend, memory=memory.vector_index, dynamodb=dynamodb.vector_index, valkey=valkey.vector_index)
+    cache_repository = providers.Selector(config.backend, memory=memory.cache_repository, dynamodb=dynamodb.cache_repository, valkey=valkey.cache_repository)
+    max_inline_bytes = providers.Selector(config.backend, memory=memory.max_inline_bytes, dynamodb=dynamodb.max_inline_bytes, valkey=valkey.max_inline_bytes)
 
     payload_policy = providers.Singleton(
         PayloadPolicy,
@@ -227,7 +230,12 @@ class PersistenceContainer(containers.DeclarativeContainer):
         offload_threshold_bytes=config.offload_threshold_bytes,
         max_inline_bytes=max_inline_bytes,
     )
-    codec = providers.Singleton(PayloadCodec, policy=payload_policy, blob_store=blob_store)
+    codec = providers.Singleton(
+        PayloadCodec,
+        policy=payload_policy,
+        blob_store=blob_store,
+        blob_ttl_days=providers.Callable(blob_ttl_days, config.ttl_seconds),
+    )
     checkpoint_service = providers.Singleton(CheckpointService, repository=checkpoint_repository, codec=codec)
     store_service = providers.Singleton(_store_service, items=item_repository, vectors=vector_index)
     cache_service = providers.Singleton(

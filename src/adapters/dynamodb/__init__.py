@@ -1,0 +1,19 @@
+"""DynamoDB adapters: the checkpoint repository on one table and its setup helper."""
+
+from __future__ import annotations
+
+from langgraph_checkpoint_aws.adapters.dynamodb.checkpoints import (
+    MAX_INLINE_BYTES,
+    DynamoDBCheckpointRepository,
+    UnprocessedItemsError,
+    default_batch_retry,
+)
+from langgraph_checkpoint_aws.adapters.dynamodb.setup import create_table
+
+__all__ = [
+    "DynamoDBCheckpointRepository",
+    "MAX_INLINE_BYTES",
+    "UnprocessedItemsError",
+    "create_table",
+    "default_batch_retry",
+]
