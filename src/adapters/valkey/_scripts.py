@@ -31,7 +31,10 @@ local function head_json(h)
   local n = string.match(h, '^(%d+)\n')
   if not n then return nil end
   local start = #n + 2
-  return cjson.decode(string.sub(h, start, start + tonumber(n) - 1))
+  -- A corrupt header must reach the client, which names it in a CorruptRecordError.
+  local ok, meta = pcall(cjson.decode, string.sub(h, start, start + tonumber(n) - 1))
+  if ok and type(meta) == 'table' then return meta end
+  return nil
 end
 
 local function mget(key, fields)

@@ -264,7 +264,7 @@ class ValkeyCheckpointRepository:
         return self._retry(attempt) if self._retry is not None else attempt()
 
     def _eval(self, name: str, enc_thread: str, args: Sequence[Any], *, register: bool = False) -> Any:
-        """Run one script on a thread's slot (EVALSHA, EVAL when the server lost its cache)."""
+        """Run one script on a thread's slot (EVALSHA; scripts are loaded when the server lacks them)."""
         keys = [self.layout.registry_key(enc_thread)]
         full = [*self.layout.heads(enc_thread), *args]
         pre: list[tuple[Any, ...]] = []
@@ -276,7 +276,8 @@ class ValkeyCheckpointRepository:
             try:
                 return self._pipeline([*pre, ("EVALSHA", sha, 1, *keys, *full)])[-1]
             except NoScriptError:
-                return self._pipeline([*pre, ("EVAL", _SCRIPTS[name], 1, *keys, *full)])[-1]
+                self._load_scripts()
+                return self._pipeline([*pre, ("EVALSHA", sha, 1, *keys, *full)])[-1]
         for cmd in pre:
             self.client.execute_command(*cmd)
         if pre:
@@ -284,7 +285,16 @@ class ValkeyCheckpointRepository:
         try:
             return self.client.execute_command("EVALSHA", sha, 1, *keys, *full)
         except NoScriptError:
-            return self.client.execute_command("EVAL", _SCRIPTS[name], 1, *keys, *full)
+            self._load_scripts()
+            return self.client.execute_command("EVALSHA", sha, 1, *keys, *full)
+
+    def _load_scripts(self) -> None:
+        """Load every script (after a restart or on a new server) so later calls are one EVALSHA."""
+        if self._cluster:
+            for src in _SCRIPTS.values():
+                self.client.script_load(src)  # valkey-py sends it to every primary
+        else:
+            self._pipeline([("SCRIPT LOAD", src) for src in _SCRIPTS.values()])
 
     def _pipeline(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
         pipe = self.client.pipeline(transaction=False)
@@ -478,7 +488,8 @@ class ValkeyCheckpointRepository:
         try:
             return self._pipeline(commands("EVALSHA", self._shas[name]))
         except NoScriptError:
-            return self._pipeline(commands("EVAL", _SCRIPTS[name]))
+            self._load_scripts()
+            return self._pipeline(commands("EVALSHA", self._shas[name]))
 
     def scan_checkpoints(self, thread: ThreadKey, checkpoint_ns: Optional[str] = None) -> Iterator[StoredCheckpoint]:
         query = CheckpointQuery(thread=thread, checkpoint_ns=checkpoint_ns, headers_only=True)
