@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-BACKEND ?= memory
+BACKEND ?= valkey
 STAMP := $(VENV)/.installed
 
 .PHONY: venv test demo lint clean bench

