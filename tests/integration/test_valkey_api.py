@@ -195,3 +195,13 @@ def test_list_across_threads_never_scans_the_keyspace(valkey_sync) -> None:  # t
     assert not any(name in stats for name in ("cmdstat_keys", "cmdstat_scan"))
     saver.delete_thread("x0")
     assert len(list(saver.list(None))) == 4
+
+
+async def test_agentcore_on_an_async_client_persists(valkey_standalone, valkey_sync) -> None:  # type: ignore[no-untyped-def]
+    aclient = valkey.asyncio.Valkey(host="127.0.0.1", port=valkey_standalone.port)
+    saver = AgentCoreValkeySaver(aclient)
+    await saver.aput(config("s", actor_id="a"), *_args(1))
+    assert (await saver.aget_tuple(config("s", actor_id="a"))).metadata["step"] == 1
+    assert valkey_sync.exists("agentcore:session:{s}")
+    saver.close()
+    await aclient.aclose()
