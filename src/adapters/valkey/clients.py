@@ -52,11 +52,6 @@ def _check_url(url: Any, option: str = "url") -> str:
     return url
 
 
-def _valkey_py_url(url: str) -> str:
-    # valkey-py understands valkey(s):// and redis(s):// alike; normalise for older versions.
-    return url
-
-
 def client_from_url(
     url: str,
     *,
@@ -83,9 +78,8 @@ def client_from_url(
         raise ConfigurationError(f"option pool_size must be a positive int, got {pool_size!r}")
     kwargs.setdefault("socket_connect_timeout", 5)
     kwargs.setdefault("socket_timeout", 30)
-    where = f"valkey at {redact_url(url)}"
     try:
-        client = valkey.Valkey.from_url(_valkey_py_url(url), max_connections=pool_size, **kwargs)
+        client = valkey.Valkey.from_url(url, max_connections=pool_size, **kwargs)
     except ValueError as exc:
         raise ConfigurationError(f"option url: malformed Valkey URL {redact_url(url)!r}: {exc}") from exc
     where = describe_client(client)
@@ -99,7 +93,7 @@ def client_from_url(
         client.close()
         with translate(where, "connect"):
             return valkey.cluster.ValkeyCluster.from_url(
-                _valkey_py_url(url), max_connections=pool_size, **kwargs
+                url, max_connections=pool_size, **kwargs
             )
     if check:
         with translate(where, "connect"):
