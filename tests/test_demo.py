@@ -21,3 +21,14 @@ def test_demo_on_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_demo_rejects_unknown_backend(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--backend", "nope"]) == 2
     assert "unknown demo backend" in capsys.readouterr().err
+
+
+def test_demo_on_embedded_valkey_resumes_on_a_second_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default `make demo`: a second run continues the thread stored by the first."""
+    assert main(["--backend", "valkey", "--data-dir", str(tmp_path)]) == 0
+    first = capsys.readouterr().out
+    assert "Thread 'demo-thread' is new." in first and "valkey-server" in first
+    assert main(["--backend", "valkey", "--data-dir", str(tmp_path)]) == 0
+    second = capsys.readouterr().out
+    assert "already has 1 request(s) stored" in second
+    assert "History of thread 'demo-thread' (12 checkpoints" in second
