@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BACKEND ?= valkey
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint clean bench
+.PHONY: venv test demo lint clean bench bench-dynamodb
 
 venv: $(STAMP)
 
@@ -24,6 +24,9 @@ demo: venv
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
+
+bench-dynamodb: venv
+	$(BIN)/python benchmarks/dynamodb_bench.py
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks

@@ -24,6 +24,8 @@ REGION = "us-east-1"
 FAST_FAIL = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=20)
 """moto answers some bad requests with HTTP 500: do not retry them slowly in tests."""
 
+RETRY_MOTO_RACES = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=20)
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
@@ -84,7 +86,9 @@ def make_dynamodb_saver(aws_session: boto3.session.Session, moto_endpoint: str):
             s3_config = {"bucket_name": unique("bucket"), "endpoint_url": moto_endpoint}
             if threshold is not None:
                 s3_config["offload_threshold_bytes"] = threshold
-        kwargs.setdefault("boto_config", FAST_FAIL)
+        # moto's TransactWriteItems deep-copies the table and can fail (HTTP 500) when another
+        # request changes it meanwhile (LangGraph writes in the background): retry those.
+        kwargs.setdefault("boto_config", RETRY_MOTO_RACES)
         saver = DynamoDBSaver(
             unique("table"),
             session=aws_session,
