@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BACKEND ?= valkey
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint clean bench bench-dynamodb
+.PHONY: venv test demo lint clean bench bench-valkey bench-dynamodb
 
 venv: $(STAMP)
 
@@ -22,8 +22,10 @@ test: venv
 demo: venv
 	$(BIN)/python -m demo.agent --backend $(BACKEND) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(PORT),--port $(PORT))
 
-bench: venv
-	$(BIN)/python benchmarks/run.py
+bench: bench-valkey bench-dynamodb
+
+bench-valkey: venv
+	$(BIN)/python benchmarks/valkey_bench.py
 
 bench-dynamodb: venv
 	$(BIN)/python benchmarks/dynamodb_bench.py

@@ -145,7 +145,7 @@ def blob_ttl_days(ttl_seconds: Optional[float]) -> Optional[int]:
 def _unsupported(what: str) -> Any:
     raise ConfigurationError(
         f"backend 'dynamodb' provides checkpoints only; {what} is not available on it "
-        "(use backend 'memory' or 'valkey' for the store and the cache)"
+        "(use backend 'memory' for the store and the cache)"
     )
 
 
