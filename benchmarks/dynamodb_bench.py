@@ -15,27 +15,22 @@ from __future__ import annotations
 
 import argparse
 import logging
-import operator
 import statistics
 import sys
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any, Callable, TypedDict
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # noqa: E402 - run as a script
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from langgraph.graph import END, START, StateGraph  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
+from benchmarks.workload import HANDBOOK, SUPERSTEPS, THREADS, build_graph  # noqa: E402
 from langgraph_checkpoint_aws import DynamoDBSaver  # noqa: E402
-
-THREADS = 5
-SUPERSTEPS = 40
-HANDBOOK = ("The handbook never changes. " * 800)[:20_000]
 
 PUBLISHED = {
     "put": "2",
@@ -48,27 +43,8 @@ PUBLISHED = {
 }
 
 
-class State(TypedDict):
-    messages: Annotated[list[dict[str, str]], operator.add]
-    handbook: str
-    count: int
-    last: str
 
 
-def build_graph(saver: Any) -> Any:
-    def step(state: State) -> dict[str, Any]:
-        n = state["count"] + 1
-        text = f"step {n}: " + "lorem ipsum dolor sit amet " * 4
-        return {"messages": [{"role": "assistant", "content": text}], "count": n, "last": text[:20]}
-
-    def route(state: State) -> str:
-        return "step" if state["count"] < SUPERSTEPS else END
-
-    builder = StateGraph(State)
-    builder.add_node("step", step)
-    builder.add_edge(START, "step")
-    builder.add_conditional_edges("step", route)
-    return builder.compile(checkpointer=saver)
 
 
 class CallCounter:

@@ -18,28 +18,24 @@ delete_thread (on 42-checkpoint threads).
 from __future__ import annotations
 
 import argparse
-import operator
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated, Any, Callable, TypedDict
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # noqa: E402 - run as a script
 
 import valkey  # noqa: E402
-from langgraph.graph import END, START, StateGraph  # noqa: E402
 from valkey.connection import Connection  # noqa: E402
 
+from benchmarks.workload import HANDBOOK, SUPERSTEPS, THREADS, build_graph  # noqa: E402
 from langgraph_checkpoint_aws import AgentCoreValkeySaver, ValkeySaver  # noqa: E402
 from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedValkey  # noqa: E402
 
-THREADS = 5
-SUPERSTEPS = 40
 LONG_THREAD = 200
-HANDBOOK = ("The handbook never changes. " * 800)[:20_000]
 
 PUBLISHED = {
     "get_tuple (latest)": "5",
@@ -61,27 +57,8 @@ TARGETS = {
 }
 
 
-class State(TypedDict):
-    messages: Annotated[list[dict[str, str]], operator.add]
-    handbook: str
-    count: int
-    last: str
 
 
-def build_graph(saver: Any, supersteps: int) -> Any:
-    def step(state: State) -> dict[str, Any]:
-        n = state["count"] + 1
-        text = f"step {n}: " + "lorem ipsum dolor sit amet " * 4
-        return {"messages": [{"role": "assistant", "content": text}], "count": n, "last": text[:20]}
-
-    def route(state: State) -> str:
-        return "step" if state["count"] < supersteps else END
-
-    builder = StateGraph(State)
-    builder.add_node("step", step)
-    builder.add_edge(START, "step")
-    builder.add_conditional_edges("step", route)
-    return builder.compile(checkpointer=saver)
 
 
 class CountingConnection(Connection):
