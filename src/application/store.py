@@ -15,6 +15,7 @@ from langgraph_checkpoint_aws.domain.policies import (
     item_matches,
     namespace_matches,
     validate_item_filter,
+    validate_labels,
     validate_namespace,
 )
 from langgraph_checkpoint_aws.domain.ports import Embedder, ItemRepository, VectorIndex
@@ -83,26 +84,6 @@ class ScoredItem:
 
     item: StoreItem
     score: Optional[float] = None
-
-
-def _check_labels(namespace: Any, what: str) -> tuple[str, ...]:
-    """Check a namespace, prefix or match path: a tuple of clean labels (may be empty).
-
-    Unlike ``validate_namespace`` (used for writes) this allows the empty tuple
-    and the reserved root label, which can be read but never written.
-    """
-    if not isinstance(namespace, tuple):
-        raise InvalidInputError(f"{what} must be a tuple of strings, got {type(namespace).__name__}")
-    for label in namespace:
-        if not isinstance(label, str):
-            raise InvalidInputError(f"{what} labels must be strings, got {label!r} in {namespace!r}")
-        if not label:
-            raise InvalidInputError(f"{what} labels must not be empty: {namespace!r}")
-        if "." in label:
-            raise InvalidInputError(f"{what} labels must not contain '.': {label!r} in {namespace!r}")
-        if "\x00" in label:
-            raise InvalidInputError(f"{what} labels must not contain NUL bytes: {label!r} in {namespace!r}")
-    return namespace
 
 
 def _check_key(key: Any, what: str = "key") -> str:
@@ -248,7 +229,7 @@ class StoreService:
         Returns:
             The page of hits, best first.
         """
-        prefix = _check_labels(namespace_prefix, "namespace_prefix")
+        prefix = validate_labels(namespace_prefix, "namespace_prefix")
         validate_item_filter(filter)
         limit = _check_count(limit, "limit")
         offset = _check_count(offset, "offset")
@@ -294,9 +275,9 @@ class StoreService:
         """
         checks: list[tuple[tuple[str, ...], bool]] = []
         if prefix is not None:
-            checks.append((_check_labels(prefix, "prefix"), False))
+            checks.append((validate_labels(prefix, "prefix"), False))
         if suffix is not None:
-            checks.append((_check_labels(suffix, "suffix"), True))
+            checks.append((validate_labels(suffix, "suffix"), True))
         for condition in conditions:
             try:
                 match_type, path = condition
@@ -306,7 +287,7 @@ class StoreService:
                 ) from None
             if match_type not in _MATCH_TYPES:
                 raise InvalidInputError(f"match_type must be 'prefix' or 'suffix', got {match_type!r}")
-            checks.append((_check_labels(path, f"{match_type} path"), match_type == "suffix"))
+            checks.append((validate_labels(path, f"{match_type} path"), match_type == "suffix"))
         if max_depth is not None:
             max_depth = _check_count(max_depth, "max_depth", minimum=1)
         limit = _check_count(limit, "limit")
@@ -395,16 +376,15 @@ class StoreService:
         if not isinstance(pair, tuple) or len(pair) != 2:
             raise InvalidInputError(f"item keys must be (namespace, key) pairs, got {pair!r}")
         namespace, key = pair
-        return _check_labels(namespace, "namespace"), _check_key(key)
+        return validate_labels(namespace, "namespace"), _check_key(key)
 
     def _check_write(self, write: Any) -> None:
         if not isinstance(write, ItemWrite):
             raise InvalidInputError(f"writes must be ItemWrite values, got {type(write).__name__}")
         if write.value is None:
-            _check_labels(write.namespace, "namespace")
+            validate_labels(write.namespace, "namespace")
         else:
             validate_namespace(write.namespace)
-            _check_labels(write.namespace, "namespace")
         _check_key(write.key)
         if write.value is not None:
             if not isinstance(write.value, Mapping):

@@ -16,6 +16,7 @@ __all__ = [
     "item_matches",
     "validate_item_filter",
     "validate_namespace",
+    "validate_labels",
     "namespace_matches",
     "FILTER_OPERATORS",
 ]
@@ -132,19 +133,31 @@ def item_matches(value: Mapping[str, Any], flt: Optional[Mapping[str, Any]]) -> 
     return all(_compare(value.get(k), v) for k, v in flt.items())
 
 
-def validate_namespace(namespace: Any, *, allow_empty: bool = False) -> tuple[str, ...]:
-    """Check a store namespace: a tuple of non-empty strings without dots."""
+def validate_labels(namespace: Any, what: str = "namespace") -> tuple[str, ...]:
+    """Check a namespace, prefix or match path: a tuple of clean labels (may be empty).
+
+    Labels must be non-empty strings without ``.`` or NUL bytes; ``what`` names
+    the argument in errors.
+    """
     if not isinstance(namespace, tuple):
-        raise InvalidInputError(f"namespace must be a tuple of strings, got {type(namespace).__name__}")
-    if not namespace and not allow_empty:
-        raise InvalidInputError("namespace must not be empty")
+        raise InvalidInputError(f"{what} must be a tuple of strings, got {type(namespace).__name__}")
     for label in namespace:
         if not isinstance(label, str):
-            raise InvalidInputError(f"namespace labels must be strings, got {label!r} in {namespace!r}")
+            raise InvalidInputError(f"{what} labels must be strings, got {label!r} in {namespace!r}")
         if not label:
-            raise InvalidInputError(f"namespace labels must not be empty: {namespace!r}")
+            raise InvalidInputError(f"{what} labels must not be empty: {namespace!r}")
         if "." in label:
-            raise InvalidInputError(f"namespace labels must not contain '.': {label!r} in {namespace!r}")
+            raise InvalidInputError(f"{what} labels must not contain '.': {label!r} in {namespace!r}")
+        if "\x00" in label:
+            raise InvalidInputError(f"{what} labels must not contain NUL bytes: {label!r} in {namespace!r}")
+    return namespace
+
+
+def validate_namespace(namespace: Any, *, allow_empty: bool = False) -> tuple[str, ...]:
+    """Check a store namespace for writing: clean labels, not empty, not under the reserved root."""
+    validate_labels(namespace)
+    if not namespace and not allow_empty:
+        raise InvalidInputError("namespace must not be empty")
     if namespace and namespace[0] == "langgraph":
         raise InvalidInputError(f"the root label 'langgraph' is reserved: {namespace!r}")
     return namespace

@@ -113,6 +113,18 @@ def _s(item: Mapping[str, Any], name: str, default: Optional[str] = None) -> Opt
     return default if av is None else av.get("S", default)
 
 
+def _id_filters(query: CheckpointQuery, names: dict[str, str], values: dict[str, Any], filters: list[str]) -> None:
+    """Add the query's ``checkpoint_id`` and ``before_id`` conditions to a FilterExpression."""
+    if query.checkpoint_id is not None:
+        names["#cid"] = "cid"
+        values[":cid"] = {"S": query.checkpoint_id}
+        filters.append("#cid = :cid")
+    if query.before_id is not None:
+        names["#cid"] = "cid"
+        values[":before"] = {"S": query.before_id}
+        filters.append("#cid < :before")
+
+
 class DynamoDBCheckpointRepository:
     """A CheckpointRepository on one DynamoDB table (see the module docstring for the layout).
 
@@ -673,14 +685,7 @@ class DynamoDBCheckpointRepository:
         else:
             condition = "#pk = :pk AND begins_with(#sk, :sk)"
             values[":sk"] = {"S": header_prefix(thread.actor_id, ns)}
-            if query.checkpoint_id is not None:
-                names["#cid"] = "cid"
-                values[":cid"] = {"S": query.checkpoint_id}
-                filters.append("#cid = :cid")
-            if query.before_id is not None:
-                names["#cid"] = "cid"
-                values[":before"] = {"S": query.before_id}
-                filters.append("#cid < :before")
+            _id_filters(query, names, values, filters)
         if query.metadata_filter:
             md_expr, md_names, md_values = self._metadata_filter(query.metadata_filter)
             names.update(md_names)
@@ -730,14 +735,7 @@ class DynamoDBCheckpointRepository:
             names["#ns"] = "ns"
             values[":ns"] = {"S": query.checkpoint_ns}
             filters.append("#ns = :ns")
-        if query.checkpoint_id is not None:
-            names["#cid"] = "cid"
-            values[":cid"] = {"S": query.checkpoint_id}
-            filters.append("#cid = :cid")
-        if query.before_id is not None:
-            names["#cid"] = "cid"
-            values[":before"] = {"S": query.before_id}
-            filters.append("#cid < :before")
+        _id_filters(query, names, values, filters)
         headers = [self._parse_header(i) for i in self._scan(_all_of(filters), names, values)]
         headers.sort(key=lambda c: c.checkpoint_id, reverse=True)
         if query.limit is not None:
