@@ -20,14 +20,14 @@ from typing import Any, Optional, Union
 
 from dependency_injector import containers, providers
 
-from langgraph_checkpoint_aws.application.checkpoints import CheckpointService
-from langgraph_checkpoint_aws.application.payloads import PayloadCodec
-from langgraph_checkpoint_aws.domain.errors import ConfigurationError
-from langgraph_checkpoint_aws.domain.policies import PayloadPolicy
-from langgraph_checkpoint_aws.wiring.dynamodb import DYNAMODB_OPTIONS, DynamoDBBackend, blob_ttl_days
-from langgraph_checkpoint_aws.wiring.memory import MemoryBackend
-from langgraph_checkpoint_aws.wiring.valkey import OPTIONS as VALKEY_OPTIONS
-from langgraph_checkpoint_aws.wiring.valkey import ValkeyBackend, requires_actor_id
+from .application.checkpoints import CheckpointService
+from .application.payloads import PayloadCodec
+from .domain.errors import ConfigurationError
+from .domain.policies import PayloadPolicy
+from .wiring.dynamodb import DYNAMODB_OPTIONS, DynamoDBBackend, blob_ttl_days
+from .wiring.memory import MemoryBackend
+from .wiring.valkey import OPTIONS as VALKEY_OPTIONS
+from .wiring.valkey import ValkeyBackend, requires_actor_id
 
 __all__ = [
     "PersistenceContainer",
@@ -169,37 +169,37 @@ def _parse_scalar(raw: str) -> Any:
 
 
 def _serde_or_default(serde: Any) -> Any:
-    from langgraph_checkpoint_aws.langgraph_bindings.checkpoint import default_serde
+    from .langgraph_bindings.checkpoint import default_serde
 
     return serde if serde is not None else default_serde()
 
 
 def _build_saver(service: CheckpointService, serde: Any, require_actor_id: bool) -> Any:
-    from langgraph_checkpoint_aws.langgraph_bindings.checkpoint import RepositorySaver
+    from .langgraph_bindings.checkpoint import RepositorySaver
 
     return RepositorySaver(service, serde=_serde_or_default(serde), require_actor_id=require_actor_id)
 
 
 def _store_service(**kwargs: Any) -> Any:
-    from langgraph_checkpoint_aws.application.store import StoreService
+    from .application.store import StoreService
 
     return StoreService(**kwargs)
 
 
 def _cache_service(**kwargs: Any) -> Any:
-    from langgraph_checkpoint_aws.application.cache import CacheService
+    from .application.cache import CacheService
 
     return CacheService(**kwargs)
 
 
 def _build_store(service: Any, options: Mapping[str, Any]) -> Any:
-    from langgraph_checkpoint_aws.langgraph_bindings.store import RepositoryStore
+    from .langgraph_bindings.store import RepositoryStore
 
     return RepositoryStore(service, index=options.get("index"), ttl=options.get("ttl"))
 
 
 def _build_cache(service: Any, serde: Any) -> Any:
-    from langgraph_checkpoint_aws.langgraph_bindings.cache import RepositoryCache
+    from .langgraph_bindings.cache import RepositoryCache
 
     return RepositoryCache(service, serde=serde)
 

@@ -1,5 +1,5 @@
 """Seed import path: ``from langgraph_checkpoint_aws.agentcore.valkey import AgentCoreValkeySaver``."""
 
-from langgraph_checkpoint_aws.langgraph_bindings.valkey import AgentCoreValkeySaver
+from ..langgraph_bindings.valkey import AgentCoreValkeySaver
 
 __all__ = ["AgentCoreValkeySaver"]

@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable, Optional
 
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
-from langgraph_checkpoint_aws.domain.models import CacheEntry, Payload
-from langgraph_checkpoint_aws.domain.ports import CacheRepository
+from ..domain.errors import InvalidInputError
+from ..domain.models import CacheEntry, Payload
+from ..domain.ports import CacheRepository
 
 __all__ = ["CacheService", "CacheKey"]
 

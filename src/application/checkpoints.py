@@ -8,9 +8,8 @@ from typing import Optional
 
 import attrs
 
-from langgraph_checkpoint_aws.application.payloads import PayloadCodec
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
-from langgraph_checkpoint_aws.domain.models import (
+from ..domain.errors import InvalidInputError
+from ..domain.models import (
     EMPTY_PAYLOAD,
     ChannelBlob,
     CheckpointKey,
@@ -22,7 +21,8 @@ from langgraph_checkpoint_aws.domain.models import (
     ThreadData,
     ThreadKey,
 )
-from langgraph_checkpoint_aws.domain.ports import BlobRef, CheckpointRepository
+from ..domain.ports import BlobRef, CheckpointRepository
+from .payloads import PayloadCodec
 
 __all__ = ["CheckpointService", "ChannelHistory", "PRUNE_STRATEGIES", "copy_thread_between"]
 

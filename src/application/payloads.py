@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from typing import Optional
 from urllib.parse import quote
 
-from langgraph_checkpoint_aws.domain.errors import CorruptRecordError, PayloadTooLargeError
-from langgraph_checkpoint_aws.domain.models import Payload, ThreadKey
-from langgraph_checkpoint_aws.domain.policies import PayloadPolicy
-from langgraph_checkpoint_aws.domain.ports import BlobStore
+from ..domain.errors import CorruptRecordError, PayloadTooLargeError
+from ..domain.models import Payload, ThreadKey
+from ..domain.policies import PayloadPolicy
+from ..domain.ports import BlobStore
 
 __all__ = ["PayloadCodec", "thread_blob_prefix", "GZIP_PREFIX", "REF_PREFIX"]
 

@@ -9,16 +9,16 @@ from typing import Any, Callable, Optional, Union
 
 import attrs
 
-from langgraph_checkpoint_aws.domain.errors import ConfigurationError, InvalidInputError
-from langgraph_checkpoint_aws.domain.models import StoreItem
-from langgraph_checkpoint_aws.domain.policies import (
+from ..domain.errors import ConfigurationError, InvalidInputError
+from ..domain.models import StoreItem
+from ..domain.policies import (
     item_matches,
     namespace_matches,
     validate_item_filter,
     validate_labels,
     validate_namespace,
 )
-from langgraph_checkpoint_aws.domain.ports import Embedder, ItemRepository, VectorIndex
+from ..domain.ports import Embedder, ItemRepository, VectorIndex
 
 __all__ = [
     "StoreService",

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from langgraph_checkpoint_aws.langgraph_bindings.dynamodb import DynamoDBSaver
+from ..langgraph_bindings.dynamodb import DynamoDBSaver
 
 __all__ = ["DynamoDBSaver"]

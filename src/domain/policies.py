@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import attrs
 
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
+from .errors import InvalidInputError
 
 __all__ = [
     "PayloadPolicy",

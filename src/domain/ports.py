@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Optional, Protocol, runtime_checkable
 
-from langgraph_checkpoint_aws.domain.models import (
+from .models import (
     CacheEntry,
     ChannelBlob,
     CheckpointKey,

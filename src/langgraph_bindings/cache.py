@@ -9,10 +9,10 @@ from langgraph.cache.base import BaseCache, FullKey, Namespace, ValueT
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_checkpoint_aws.application.cache import CacheKey, CacheService
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
-from langgraph_checkpoint_aws.domain.models import Payload
-from langgraph_checkpoint_aws.langgraph_bindings._async import run_blocking
+from ..application.cache import CacheKey, CacheService
+from ..domain.errors import InvalidInputError
+from ..domain.models import Payload
+from ._async import run_blocking
 
 __all__ = ["RepositoryCache"]
 

@@ -22,9 +22,9 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_checkpoint_aws.application.checkpoints import CheckpointService
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
-from langgraph_checkpoint_aws.domain.models import (
+from ..application.checkpoints import CheckpointService
+from ..domain.errors import InvalidInputError
+from ..domain.models import (
     EMPTY_PAYLOAD,
     ChannelBlob,
     CheckpointKey,
@@ -35,8 +35,8 @@ from langgraph_checkpoint_aws.domain.models import (
     StoredWrite,
     ThreadKey,
 )
-from langgraph_checkpoint_aws.domain.policies import validate_metadata_filter
-from langgraph_checkpoint_aws.langgraph_bindings._async import run_blocking
+from ..domain.policies import validate_metadata_filter
+from ._async import run_blocking
 
 __all__ = ["RepositorySaver", "default_serde"]
 

@@ -7,10 +7,10 @@ from typing import Any, Optional
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_checkpoint_aws.container import create_container
-from langgraph_checkpoint_aws.domain.errors import ConfigurationError
-from langgraph_checkpoint_aws.langgraph_bindings._async import run_blocking
-from langgraph_checkpoint_aws.langgraph_bindings.checkpoint import RepositorySaver, default_serde
+from ..container import create_container
+from ..domain.errors import ConfigurationError
+from ._async import run_blocking
+from .checkpoint import RepositorySaver, default_serde
 
 __all__ = ["DynamoDBSaver"]
 
@@ -90,7 +90,7 @@ class DynamoDBSaver(RepositorySaver):
         Meant for local development and tests; production resources come from
         the CloudFormation template.
         """
-        from langgraph_checkpoint_aws.adapters.dynamodb.setup import create_table
+        from ..adapters.dynamodb.setup import create_table
 
         create_table(self.repository.client, self.table_name, enable_ttl=enable_ttl)
         if self.blob_store is not None:

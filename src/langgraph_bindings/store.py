@@ -27,10 +27,10 @@ from langgraph.store.base import (
     tokenize_path,
 )
 
-from langgraph_checkpoint_aws.application.store import ItemKey, ItemWrite, ScoredItem, StoreService
-from langgraph_checkpoint_aws.domain.errors import ConfigurationError, InvalidInputError
-from langgraph_checkpoint_aws.domain.models import StoreItem
-from langgraph_checkpoint_aws.langgraph_bindings._async import run_blocking
+from ..application.store import ItemKey, ItemWrite, ScoredItem, StoreService
+from ..domain.errors import ConfigurationError, InvalidInputError
+from ..domain.models import StoreItem
+from ._async import run_blocking
 
 __all__ = ["RepositoryStore", "INDEX_OPTIONS", "TTL_OPTIONS"]
 

@@ -16,9 +16,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
-from langgraph_checkpoint_aws.domain.models import ThreadKey
-from langgraph_checkpoint_aws.langgraph_bindings.checkpoint import RepositorySaver
+from ..domain.errors import InvalidInputError
+from ..domain.models import ThreadKey
+from .checkpoint import RepositorySaver
 
 __all__ = ["ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver"]
 
@@ -29,7 +29,7 @@ def _compose(client: Any, *, layout: str, ttl: Optional[float], retry: Any) -> A
     """The checkpoint service over ``client``, wired by the container."""
     from dependency_injector import providers
 
-    from langgraph_checkpoint_aws.container import create_container
+    from ..container import create_container
 
     container = create_container({"backend": "valkey", "ttl_seconds": ttl, "valkey": {"layout": layout}})
     container.valkey.client.override(providers.Object(client))
@@ -38,7 +38,7 @@ def _compose(client: Any, *, layout: str, ttl: Optional[float], retry: Any) -> A
 
 
 def _clients() -> Any:
-    from langgraph_checkpoint_aws.adapters.valkey import clients
+    from ..adapters.valkey import clients
 
     return clients
 
@@ -78,7 +78,7 @@ class ValkeySaver(RepositorySaver):
         self.sync_client = sync_client
         self._owns_sync_client = sync_client is not client and clients.is_async_client(client)
         if retry is _UNSET:
-            from langgraph_checkpoint_aws.wiring.valkey import retry_policy
+            from ..wiring.valkey import retry_policy
 
             retry = retry_policy(self._default_retry_attempts)
         self.ttl = ttl
@@ -177,7 +177,7 @@ class AsyncValkeySaver(ValkeySaver):
         import valkey.asyncio
         import valkey.cluster
 
-        from langgraph_checkpoint_aws.langgraph_bindings._async import run_blocking
+        from ._async import run_blocking
 
         own = {k: kwargs.pop(k) for k in ("retry",) if k in kwargs}
         clients = _clients()
@@ -208,7 +208,7 @@ class AsyncValkeySaver(ValkeySaver):
         """An async saver over a valkey.asyncio ``ConnectionPool`` (yours to close)."""
         import valkey.asyncio
 
-        from langgraph_checkpoint_aws.langgraph_bindings._async import run_blocking
+        from ._async import run_blocking
 
         aclient = valkey.asyncio.Valkey(connection_pool=pool)
         sync_client = _clients().client_from_pool(pool)

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 from dependency_injector import containers, providers
 
-from langgraph_checkpoint_aws.domain.errors import ConfigurationError
+from ..domain.errors import ConfigurationError
 
 __all__ = ["DynamoDBBackend", "DYNAMODB_OPTIONS", "merged_boto_config", "blob_ttl_days"]
 
@@ -104,7 +104,7 @@ def _s3_client(section: Mapping[str, Any]) -> Any:
 
 
 def _repository(client: Any, section: Mapping[str, Any], ttl_seconds: Optional[float], batch_retry: Any) -> Any:
-    from langgraph_checkpoint_aws.adapters.dynamodb.checkpoints import DynamoDBCheckpointRepository
+    from ..adapters.dynamodb.checkpoints import DynamoDBCheckpointRepository
 
     return DynamoDBCheckpointRepository(
         client=client, table_name=section["table_name"], ttl_seconds=ttl_seconds, batch_retry=batch_retry
@@ -115,7 +115,7 @@ def _blob_store(client: Any, section: Mapping[str, Any]) -> Any:
     offload = _s3_section(section)
     if offload is None or client is None:
         return None
-    from langgraph_checkpoint_aws.adapters.s3.blobs import S3BlobStore
+    from ..adapters.s3.blobs import S3BlobStore
 
     return S3BlobStore(
         client=client,
@@ -126,13 +126,13 @@ def _blob_store(client: Any, section: Mapping[str, Any]) -> Any:
 
 
 def _batch_retry() -> Any:
-    from langgraph_checkpoint_aws.adapters.dynamodb.checkpoints import default_batch_retry
+    from ..adapters.dynamodb.checkpoints import default_batch_retry
 
     return default_batch_retry()
 
 
 def _max_inline_bytes() -> int:
-    from langgraph_checkpoint_aws.adapters.dynamodb.checkpoints import MAX_INLINE_BYTES
+    from ..adapters.dynamodb.checkpoints import MAX_INLINE_BYTES
 
     return MAX_INLINE_BYTES
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from langgraph_checkpoint_aws.adapters.memory.blobs import InMemoryBlobStore
-from langgraph_checkpoint_aws.adapters.memory.checkpoints import InMemoryCheckpointRepository
+from ..adapters.memory.blobs import InMemoryBlobStore
+from ..adapters.memory.checkpoints import InMemoryCheckpointRepository
 
 __all__ = ["MemoryBackend"]
 

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from dependency_injector import containers, providers
 
-from langgraph_checkpoint_aws.domain.errors import ConfigurationError, TransientBackendError
+from ..domain.errors import ConfigurationError, TransientBackendError
 
 __all__ = ["ValkeyBackend", "retry_policy", "LAYOUTS", "OPTIONS"]
 
@@ -70,7 +70,7 @@ def _client(valkey: Optional[Mapping[str, Any]]) -> Iterator[Any]:
     opts = _options(valkey)
     if not opts["url"]:
         raise ConfigurationError("missing option valkey.url (e.g. valkey://localhost:6379)")
-    from langgraph_checkpoint_aws.adapters.valkey.clients import client_from_url
+    from ..adapters.valkey.clients import client_from_url
 
     client = client_from_url(opts["url"], pool_size=opts["pool_size"], cluster=opts["cluster"])
     try:
@@ -84,7 +84,7 @@ def _retry(valkey: Optional[Mapping[str, Any]]) -> Any:
 
 
 def _repository(client: Any, valkey: Optional[Mapping[str, Any]], ttl_seconds: Optional[float], retry: Any) -> Any:
-    from langgraph_checkpoint_aws.adapters.valkey import (
+    from ..adapters.valkey import (
         AGENTCORE_LAYOUT,
         PLAIN_LAYOUT,
         ValkeyCheckpointRepository,

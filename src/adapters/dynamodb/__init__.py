@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from langgraph_checkpoint_aws.adapters.dynamodb.checkpoints import (
+from .checkpoints import (
     MAX_INLINE_BYTES,
     DynamoDBCheckpointRepository,
     UnprocessedItemsError,
     default_batch_retry,
 )
-from langgraph_checkpoint_aws.adapters.dynamodb.setup import create_table
+from .setup import create_table
 
 __all__ = [
     "DynamoDBCheckpointRepository",

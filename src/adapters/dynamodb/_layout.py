@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
+from ...domain.errors import InvalidInputError
 
 __all__ = [
     "enc",

@@ -46,8 +46,21 @@ from typing import Any, Callable, Optional
 
 import tenacity
 
-from langgraph_checkpoint_aws.adapters.dynamodb._errors import error_code, translate_errors
-from langgraph_checkpoint_aws.adapters.dynamodb._layout import (
+from ...domain.errors import CorruptRecordError, TransientBackendError
+from ...domain.models import (
+    ChannelBlob,
+    CheckpointKey,
+    CheckpointQuery,
+    CheckpointRecord,
+    Payload,
+    StoredCheckpoint,
+    StoredWrite,
+    ThreadData,
+    ThreadKey,
+)
+from ...domain.ports import BlobRef
+from ._errors import error_code, translate_errors
+from ._layout import (
     SK_MAX,
     actor_prefix,
     blob_sk,
@@ -59,19 +72,6 @@ from langgraph_checkpoint_aws.adapters.dynamodb._layout import (
     to_av,
     writes_sk,
 )
-from langgraph_checkpoint_aws.domain.errors import CorruptRecordError, TransientBackendError
-from langgraph_checkpoint_aws.domain.models import (
-    ChannelBlob,
-    CheckpointKey,
-    CheckpointQuery,
-    CheckpointRecord,
-    Payload,
-    StoredCheckpoint,
-    StoredWrite,
-    ThreadData,
-    ThreadKey,
-)
-from langgraph_checkpoint_aws.domain.ports import BlobRef
 
 __all__ = [
     "DynamoDBCheckpointRepository",

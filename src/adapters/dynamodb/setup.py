@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from langgraph_checkpoint_aws.adapters.dynamodb._errors import error_code, translate_errors
+from ._errors import error_code, translate_errors
 
 __all__ = ["create_table"]
 

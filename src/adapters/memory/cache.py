@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Callable, Optional
 
-from langgraph_checkpoint_aws.domain.models import CacheEntry
+from ...domain.models import CacheEntry
 
 __all__ = ["InMemoryCacheRepository"]
 

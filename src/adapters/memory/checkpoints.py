@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Callable, Optional
 
-from langgraph_checkpoint_aws.domain.models import (
+from ...domain.models import (
     ChannelBlob,
     CheckpointKey,
     CheckpointQuery,
@@ -28,8 +28,8 @@ from langgraph_checkpoint_aws.domain.models import (
     ThreadData,
     ThreadKey,
 )
-from langgraph_checkpoint_aws.domain.policies import metadata_matches
-from langgraph_checkpoint_aws.domain.ports import BlobRef
+from ...domain.policies import metadata_matches
+from ...domain.ports import BlobRef
 
 __all__ = ["InMemoryCheckpointRepository"]
 

@@ -21,8 +21,8 @@ from typing import Callable
 
 import attrs
 
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
-from langgraph_checkpoint_aws.domain.models import StoreItem
+from ...domain.errors import InvalidInputError
+from ...domain.models import StoreItem
 
 __all__ = ["InMemoryItemRepository", "InMemoryVectorIndex"]
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from langgraph_checkpoint_aws.adapters.s3.blobs import TTL_TAG, S3BlobStore, lifecycle_rule_id
+from .blobs import TTL_TAG, S3BlobStore, lifecycle_rule_id
 
 __all__ = ["S3BlobStore", "TTL_TAG", "lifecycle_rule_id"]

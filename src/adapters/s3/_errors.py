@@ -15,7 +15,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from langgraph_checkpoint_aws.domain.errors import (
+from ...domain.errors import (
     BackendError,
     ConfigurationError,
     NotFoundError,

@@ -18,8 +18,8 @@ from typing import Any, Optional
 
 from botocore.exceptions import ClientError
 
-from langgraph_checkpoint_aws.adapters.s3._errors import error_code, translate_errors
-from langgraph_checkpoint_aws.domain.errors import BackendError, PersistenceError
+from ...domain.errors import BackendError, PersistenceError
+from ._errors import error_code, translate_errors
 
 __all__ = ["S3BlobStore", "TTL_TAG", "lifecycle_rule_id"]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from valkey import exceptions as vx
 
-from langgraph_checkpoint_aws.domain.errors import (
+from ...domain.errors import (
     BackendError,
     ConfigurationError,
     PersistenceError,

@@ -52,18 +52,8 @@ import cattrs
 from valkey.cluster import ValkeyCluster
 from valkey.exceptions import NoScriptError
 
-from langgraph_checkpoint_aws.adapters.valkey import _scripts
-from langgraph_checkpoint_aws.adapters.valkey._errors import translate
-from langgraph_checkpoint_aws.adapters.valkey.layout import (
-    PLAIN_LAYOUT,
-    KeyLayout,
-    decode_actor,
-    decode_id,
-    encode_actor,
-    encode_id,
-)
-from langgraph_checkpoint_aws.domain.errors import ConfigurationError, CorruptRecordError, InvalidInputError
-from langgraph_checkpoint_aws.domain.models import (
+from ...domain.errors import ConfigurationError, CorruptRecordError, InvalidInputError
+from ...domain.models import (
     ChannelBlob,
     CheckpointKey,
     CheckpointQuery,
@@ -74,7 +64,17 @@ from langgraph_checkpoint_aws.domain.models import (
     ThreadData,
     ThreadKey,
 )
-from langgraph_checkpoint_aws.domain.ports import BlobRef
+from ...domain.ports import BlobRef
+from . import _scripts
+from ._errors import translate
+from .layout import (
+    PLAIN_LAYOUT,
+    KeyLayout,
+    decode_actor,
+    decode_id,
+    encode_actor,
+    encode_id,
+)
 
 __all__ = ["ValkeyCheckpointRepository"]
 

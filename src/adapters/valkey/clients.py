@@ -16,9 +16,9 @@ import valkey.asyncio
 import valkey.cluster
 from valkey import connection as sync_connection
 
-from langgraph_checkpoint_aws.adapters.valkey._errors import redact_url, translate
-from langgraph_checkpoint_aws.adapters.valkey.checkpoints import describe_client
-from langgraph_checkpoint_aws.domain.errors import ConfigurationError
+from ...domain.errors import ConfigurationError
+from ._errors import redact_url, translate
+from .checkpoints import describe_client
 
 __all__ = [
     "SCHEMES",
