@@ -12,6 +12,7 @@ __all__ = [
     "InvalidInputError",
     "BackendError",
     "TransientBackendError",
+    "UnsupportedOperationError",
 ]
 
 
@@ -49,3 +50,7 @@ class BackendError(PersistenceError):
 
 class TransientBackendError(BackendError):
     """The backend failed in a way that may succeed on retry (timeouts, throttling)."""
+
+
+class UnsupportedOperationError(PersistenceError):
+    """The configured backend lacks the capability an operation needs (names both)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Optional
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, Callable, Optional
 
 import attrs
+import tenacity
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, TransientBackendError
+from .models import StoredCheckpoint
 
 __all__ = [
     "PayloadPolicy",
@@ -19,6 +21,8 @@ __all__ = [
     "validate_labels",
     "namespace_matches",
     "FILTER_OPERATORS",
+    "plan_prune",
+    "RetryPolicy",
 ]
 
 FILTER_OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
@@ -169,3 +173,80 @@ def namespace_matches(namespace: tuple[str, ...], pattern: tuple[str, ...], *, s
         return False
     pairs = zip(reversed(namespace), reversed(pattern)) if suffix else zip(namespace, pattern)
     return all(p == "*" or n == p for n, p in pairs)
+
+
+def plan_prune(
+    headers: Iterable[StoredCheckpoint], keep_ids: Collection[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """What pruning one namespace down to ``keep_ids`` removes.
+
+    For backends that store channel blobs apart from checkpoints: returns the
+    checkpoint ids to delete and the ``(channel, version)`` blobs that only
+    those checkpoints reference (sorted, so adapters issue stable calls).
+    """
+    keep = set(keep_ids)
+    doomed: list[str] = []
+    referenced: set[tuple[str, str]] = set()
+    candidates: set[tuple[str, str]] = set()
+    for cp in headers:
+        refs = {(ch, str(v)) for ch, v in cp.channel_versions.items()}
+        if cp.checkpoint_id in keep:
+            referenced |= refs
+        else:
+            doomed.append(cp.checkpoint_id)
+            candidates |= refs
+    return sorted(doomed), sorted(candidates - referenced)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """The one retry policy of the library: transient errors only, exponential backoff.
+
+    Use cases apply it once around each repository call (never in two layers);
+    adapters use only ``backoff()`` to pace the resubmission of the unprocessed
+    part of a batch, which is progress within one call, not a retry of it.
+
+    Attributes:
+        attempts: tries per operation (1: no retry).
+        initial_backoff: seconds before the second try.
+        max_backoff: cap of one wait, in seconds.
+        multiplier: growth of the wait per try.
+        sleep: injected sleep (tests); ``time.sleep`` / ``asyncio.sleep`` when None.
+    """
+
+    attempts: int = 1
+    initial_backoff: float = 0.05
+    max_backoff: float = 2.0
+    multiplier: float = 2.0
+    sleep: Optional[Callable[[float], Any]] = attrs.field(default=None, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.attempts, int) or isinstance(self.attempts, bool) or self.attempts < 1:
+            raise InvalidInputError(f"retry attempts must be an int >= 1, got {self.attempts!r}")
+        if self.initial_backoff < 0 or self.max_backoff < 0:
+            raise InvalidInputError("retry backoff must not be negative")
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th failed try (1-based)."""
+        return float(min(self.max_backoff, self.initial_backoff * self.multiplier ** max(0, attempt - 1)))
+
+    def _kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "stop": tenacity.stop_after_attempt(self.attempts),
+            "wait": tenacity.wait_exponential(
+                multiplier=self.initial_backoff, exp_base=self.multiplier, max=self.max_backoff
+            ),
+            "retry": tenacity.retry_if_exception_type(TransientBackendError),
+            "reraise": True,
+        }
+        if self.sleep is not None:
+            kwargs["sleep"] = self.sleep
+        return kwargs
+
+    def retrying(self) -> tenacity.Retrying:
+        """A tenacity ``Retrying`` for sync calls."""
+        return tenacity.Retrying(**self._kwargs())
+
+    def async_retrying(self) -> tenacity.AsyncRetrying:
+        """A tenacity ``AsyncRetrying`` for coroutines."""
+        return tenacity.AsyncRetrying(**self._kwargs())

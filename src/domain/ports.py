@@ -1,12 +1,20 @@
 """Ports: the small Protocols that adapters implement and use cases depend on.
 
-Every port is synchronous. Async bindings run use cases in worker threads, so
-one adapter per backend serves both LangGraph APIs and never blocks the loop.
+Checkpoints have one small core port, ``CheckpointRepository``, that every
+backend implements, and optional capability ports, each stated as an intent.
+Use cases check for a capability with ``isinstance`` (the Protocols are
+runtime-checkable), never for a backend's name; where a capability is absent
+they fall back to the core port or raise ``UnsupportedOperationError``.
+
+Every port has an ``Async`` twin with the same methods as coroutines (and
+``list_checkpoints`` as an async iterator). An async binding uses the async
+adapter of its backend when one exists, so the user's async client is used as
+given; the use cases are written once for both (see ``application.effects``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Optional, Protocol, runtime_checkable
 
 from .models import (
@@ -24,7 +32,19 @@ from .models import (
 
 __all__ = [
     "CheckpointRepository",
+    "AncestryReader",
+    "CheckpointPruner",
+    "ThreadTransfer",
+    "ThreadLister",
+    "ResourceProvisioner",
+    "AsyncCheckpointRepository",
+    "AsyncAncestryReader",
+    "AsyncCheckpointPruner",
+    "AsyncThreadTransfer",
+    "AsyncThreadLister",
+    "AsyncResourceProvisioner",
     "BlobStore",
+    "AsyncBlobStore",
     "ItemRepository",
     "VectorIndex",
     "Embedder",
@@ -37,12 +57,14 @@ BlobRef = tuple[str, str]
 """A blob's address inside one (thread, namespace): ``(channel, version)``."""
 
 
+# -- checkpoints: the core ------------------------------------------------------------
 @runtime_checkable
 class CheckpointRepository(Protocol):
-    """Stores checkpoints, their per-channel blobs and their pending writes.
+    """Stores checkpoints, the blobs of the channels they changed, and pending writes.
 
     A checkpoint and the blobs written with it form one aggregate: adapters
-    should store them in one round trip where the backend allows it.
+    should store them in one round trip where the backend allows it, and a
+    crash must never leave a checkpoint visible without its blobs.
     """
 
     def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
@@ -65,12 +87,26 @@ class CheckpointRepository(Protocol):
         that is stored, and the writes in ``(task_path, task_id, idx)`` order.
         """
 
-    def list_checkpoints(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
+    def list_checkpoints(self, query: CheckpointQuery) -> Iterable[CheckpointRecord]:
         """Records matching ``query``, newest checkpoint id first, with blobs and writes."""
+
+    def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
+        """Delete every namespace of a thread (of every actor when ``actor_id`` is None)."""
+
+
+# -- checkpoints: capabilities --------------------------------------------------------
+@runtime_checkable
+class AncestryReader(Protocol):
+    """Bulk reads along a checkpoint's ancestry (history of delta channels).
+
+    With it, ``get_delta_channel_history`` costs three calls however long the
+    ancestry is; without it the use case walks parents one ``get_checkpoint``
+    at a time.
+    """
 
     def scan_checkpoints(
         self, thread: ThreadKey, checkpoint_ns: Optional[str] = None
-    ) -> Iterator[StoredCheckpoint]:
+    ) -> Iterable[StoredCheckpoint]:
         """Every checkpoint header of a thread (one namespace or all), any order."""
 
     def get_blobs(
@@ -83,24 +119,134 @@ class CheckpointRepository(Protocol):
     ) -> dict[str, list[StoredWrite]]:
         """Pending writes per checkpoint id, each list in LangGraph order."""
 
-    def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
-        """Delete every namespace of a thread (of every actor when ``actor_id`` is None)."""
 
-    def delete_checkpoints(
-        self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]
-    ) -> None:
-        """Delete checkpoints and their writes (blobs are left to ``delete_blobs``)."""
+@runtime_checkable
+class CheckpointPruner(Protocol):
+    """Removes checkpoints of one namespace, keeping the given ones."""
 
-    def delete_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> None:
-        """Delete blobs no checkpoint references any more."""
+    def prune(self, thread: ThreadKey, checkpoint_ns: str, keep_ids: Collection[str]) -> None:
+        """Delete every checkpoint of ``(thread, checkpoint_ns)`` not in ``keep_ids``.
+
+        Their writes go with them, and the adapter removes whatever else the
+        survivors no longer reference (channel blobs, events), in a bounded
+        number of calls.
+        """
+
+
+@runtime_checkable
+class ThreadTransfer(Protocol):
+    """Moves a whole thread in and out in bulk (copy and migration).
+
+    Without it, copy reads through ``list_checkpoints`` and writes through
+    ``put_checkpoint``/``put_writes``.
+    """
 
     def export_thread(self, thread: ThreadKey) -> ThreadData:
         """Everything stored for a thread."""
 
     def import_thread(self, data: ThreadData) -> None:
-        """Store everything in ``data`` (used by copy and migration)."""
+        """Store everything in ``data``."""
 
 
+@runtime_checkable
+class ThreadLister(Protocol):
+    """Enumerates the threads that hold data (inspection, migration)."""
+
+    def list_threads(self) -> Iterator[ThreadKey]:
+        """Every thread (and actor) with at least one checkpoint; each once, any order."""
+
+
+@runtime_checkable
+class ResourceProvisioner(Protocol):
+    """Creates and checks the backend resources a repository needs (tables, buckets, scripts)."""
+
+    def setup(self) -> None:
+        """Create what is missing (idempotent); for development and tests."""
+
+    def verify(self) -> None:
+        """Raise NotFoundError or ConfigurationError naming what is missing or wrong."""
+
+
+# -- async twins ----------------------------------------------------------------------
+@runtime_checkable
+class AsyncCheckpointRepository(Protocol):
+    """``CheckpointRepository`` on an async client."""
+
+    async def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
+        """See ``CheckpointRepository.put_checkpoint``."""
+
+    async def put_writes(self, writes: Sequence[StoredWrite]) -> None:
+        """See ``CheckpointRepository.put_writes``."""
+
+    async def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
+        """See ``CheckpointRepository.get_checkpoint``."""
+
+    def list_checkpoints(self, query: CheckpointQuery) -> AsyncIterator[CheckpointRecord]:
+        """See ``CheckpointRepository.list_checkpoints``."""
+
+    async def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
+        """See ``CheckpointRepository.delete_thread``."""
+
+
+@runtime_checkable
+class AsyncAncestryReader(Protocol):
+    """``AncestryReader`` on an async client."""
+
+    async def scan_checkpoints(
+        self, thread: ThreadKey, checkpoint_ns: Optional[str] = None
+    ) -> list[StoredCheckpoint]:
+        """See ``AncestryReader.scan_checkpoints``."""
+
+    async def get_blobs(
+        self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]
+    ) -> dict[BlobRef, ChannelBlob]:
+        """See ``AncestryReader.get_blobs``."""
+
+    async def get_writes(
+        self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, list[StoredWrite]]:
+        """See ``AncestryReader.get_writes``."""
+
+
+@runtime_checkable
+class AsyncCheckpointPruner(Protocol):
+    """``CheckpointPruner`` on an async client."""
+
+    async def prune(self, thread: ThreadKey, checkpoint_ns: str, keep_ids: Collection[str]) -> None:
+        """See ``CheckpointPruner.prune``."""
+
+
+@runtime_checkable
+class AsyncThreadTransfer(Protocol):
+    """``ThreadTransfer`` on an async client."""
+
+    async def export_thread(self, thread: ThreadKey) -> ThreadData:
+        """See ``ThreadTransfer.export_thread``."""
+
+    async def import_thread(self, data: ThreadData) -> None:
+        """See ``ThreadTransfer.import_thread``."""
+
+
+@runtime_checkable
+class AsyncThreadLister(Protocol):
+    """``ThreadLister`` on an async client."""
+
+    def list_threads(self) -> AsyncIterator[ThreadKey]:
+        """See ``ThreadLister.list_threads``."""
+
+
+@runtime_checkable
+class AsyncResourceProvisioner(Protocol):
+    """``ResourceProvisioner`` on an async client."""
+
+    async def setup(self) -> None:
+        """See ``ResourceProvisioner.setup``."""
+
+    async def verify(self) -> None:
+        """See ``ResourceProvisioner.verify``."""
+
+
+# -- large payloads -------------------------------------------------------------------
 @runtime_checkable
 class BlobStore(Protocol):
     """An object store for payloads too large for the primary backend (S3)."""
@@ -118,6 +264,24 @@ class BlobStore(Protocol):
         """Delete every object whose key starts with ``prefix``."""
 
 
+@runtime_checkable
+class AsyncBlobStore(Protocol):
+    """``BlobStore`` on an async client."""
+
+    async def put_object(self, key: str, data: bytes, *, expires_in_days: Optional[int] = None) -> None:
+        """See ``BlobStore.put_object``."""
+
+    async def get_objects(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """See ``BlobStore.get_objects``."""
+
+    async def delete_objects(self, keys: Sequence[str]) -> None:
+        """See ``BlobStore.delete_objects``."""
+
+    async def delete_prefix(self, prefix: str) -> None:
+        """See ``BlobStore.delete_prefix``."""
+
+
+# -- store and cache ------------------------------------------------------------------
 @runtime_checkable
 class ItemRepository(Protocol):
     """Stores long-term memory items by ``(namespace, key)``."""
