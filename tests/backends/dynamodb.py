@@ -22,9 +22,9 @@ BLOB_STORES = ["s3"]
 
 REGION = "us-east-1"
 FAST_FAIL = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=20)
-"""moto answers some bad requests with HTTP 500: do not retry them slowly in tests."""
+"""moto answers some bad requests with HTTP 500: at most one quick botocore retry (2 requests) for
+clients that tests hand to repositories directly (savers retry through their RetryPolicy instead)."""
 
-RETRY_MOTO_RACES = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=20)
 
 
 def unique(prefix: str) -> str:
@@ -87,8 +87,8 @@ def make_dynamodb_saver(aws_session: boto3.session.Session, moto_endpoint: str):
             if threshold is not None:
                 s3_config["offload_threshold_bytes"] = threshold
         # moto's TransactWriteItems deep-copies the table and can fail (HTTP 500) when another
-        # request changes it meanwhile (LangGraph writes in the background): retry those.
-        kwargs.setdefault("boto_config", RETRY_MOTO_RACES)
+        # request changes it meanwhile (LangGraph writes in the background): the saver's
+        # RetryPolicy (dynamodb.retry_attempts, 5 by default) retries those, botocore does not.
         saver = DynamoDBSaver(
             unique("table"),
             session=aws_session,

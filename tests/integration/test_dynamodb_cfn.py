@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from langgraph_checkpoint_aws.adapters.dynamodb._table import KEY_SCHEMA
+
 TEMPLATE = Path(__file__).resolve().parents[2] / "cfn" / "langgraph-ddb-cfn-template.yaml"
 
 
@@ -24,5 +26,8 @@ def test_template_parameters_outputs_and_key_schema() -> None:
     table = doc["Resources"]["CheckpointTable"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}]
     assert {a["AttributeType"] for a in table["AttributeDefinitions"]} == {"S"}
+    # The same schema setup() creates and verify() demands.
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert tuple((k["AttributeName"], types[k["AttributeName"]], k["KeyType"]) for k in table["KeySchema"]) == KEY_SCHEMA
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["TimeToLiveSpecification"]["AttributeName"] == "ttl"

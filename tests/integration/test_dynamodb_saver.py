@@ -17,7 +17,7 @@ from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
-from langgraph_checkpoint_aws.adapters.dynamodb import DynamoDBCheckpointRepository, create_table, default_batch_retry
+from langgraph_checkpoint_aws.adapters.dynamodb import DynamoDBCheckpointRepository, create_table
 from langgraph_checkpoint_aws.adapters.s3 import TTL_TAG, lifecycle_rule_id
 from langgraph_checkpoint_aws.domain.errors import (
     ConfigurationError,
@@ -27,6 +27,7 @@ from langgraph_checkpoint_aws.domain.errors import (
     TransientBackendError,
 )
 from langgraph_checkpoint_aws.domain.models import CheckpointKey, Payload, StoredCheckpoint, ThreadKey
+from langgraph_checkpoint_aws.domain.policies import RetryPolicy
 from tests.backends.dynamodb import FAST_FAIL, unique
 
 
@@ -248,11 +249,13 @@ def test_throttling_and_transient_errors_are_retried_by_boto(make_dynamodb_saver
     assert seen[0] == 2
 
 
-def test_persistent_throttling_is_a_transient_error(make_dynamodb_saver) -> None:  # type: ignore[no-untyped-def]
-    saver = make_dynamodb_saver()
-    _inject(saver.repository.client, "Query", 400, "ThrottlingException", times=5)
+def test_persistent_throttling_is_a_transient_error_retried_in_one_layer(make_dynamodb_saver) -> None:  # type: ignore[no-untyped-def]
+    saver = make_dynamodb_saver(boto_config=None)  # the library's botocore defaults: max_attempts=1
+    seen = _inject(saver.repository.client, "Query", 400, "ThrottlingException", times=100)
     with pytest.raises(TransientBackendError, match=saver.table_name):
         saver.get_tuple(_config("t"))
+    # The use case's RetryPolicy is the only retry layer: botocore sent each attempt once.
+    assert seen[0] == saver.service.retry.attempts
 
 
 class UnprocessedOnce:
@@ -284,7 +287,7 @@ def test_unprocessed_items_and_keys_are_retried_with_backoff(make_dynamodb_saver
     sleeps: list[float] = []
     wrapped = UnprocessedOnce(saver.repository.client)
     repo = DynamoDBCheckpointRepository(
-        client=wrapped, table_name=saver.table_name, batch_retry=default_batch_retry(sleep=sleeps.append)
+        client=wrapped, table_name=saver.table_name, backoff=RetryPolicy(sleep=sleeps.append)
     )
     record = repo.get_checkpoint(CheckpointKey(ThreadKey("t")))
     assert record is not None and {b.channel for b in record.blobs} == {"messages", "static"}
@@ -299,7 +302,7 @@ def test_unprocessed_items_forever_is_a_transient_error(make_dynamodb_saver) -> 
     repo = DynamoDBCheckpointRepository(
         client=UnprocessedOnce(saver.repository.client, times=100),
         table_name=saver.table_name,
-        batch_retry=default_batch_retry(sleep=lambda s: None),
+        backoff=RetryPolicy(sleep=lambda s: None),
     )
     with pytest.raises(TransientBackendError, match="unprocessed"):
         repo.delete_thread("t")

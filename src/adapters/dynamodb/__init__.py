@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from .checkpoints import (
-    MAX_INLINE_BYTES,
-    DynamoDBCheckpointRepository,
-    UnprocessedItemsError,
-    default_batch_retry,
-)
+from ..aws import UnprocessedItemsError
+from .checkpoints import MAX_INLINE_BYTES, DynamoDBCheckpointRepository
 from .setup import create_table
 
 __all__ = [
@@ -15,5 +11,4 @@ __all__ = [
     "MAX_INLINE_BYTES",
     "UnprocessedItemsError",
     "create_table",
-    "default_batch_retry",
 ]
