@@ -12,7 +12,18 @@ byte with ``lt`` to keep Python's ordering.
 
 from __future__ import annotations
 
-__all__ = ["WRITE", "GET", "LIST", "DELETE_THREAD", "DELETE_CHECKPOINTS", "GET_WRITES", "EXPORT"]
+__all__ = [
+    "WRITE",
+    "GET",
+    "LIST",
+    "DELETE_THREAD",
+    "DELETE_CHECKPOINTS",
+    "GET_WRITES",
+    "EXPORT",
+    "PRUNE",
+    "ACTORS",
+    "ALL",
+]
 
 _COMMON = r"""
 local R = KEYS[1]
@@ -53,6 +64,20 @@ end
 local function write_fields(m, cid)
   local p = #cid .. ':' .. cid
   return redis.call('ZRANGEBYLEX', WIX .. m, '[' .. p .. '\0', '(' .. p .. '\1')
+end
+
+local function delete_checkpoint(m, cid)
+  redis.call('ZREM', IDX .. m, cid)
+  redis.call('HDEL', HDR .. m, cid)
+  local wf = write_fields(m, cid)
+  local j = 1
+  while j <= #wf do
+    local chunk = {}
+    for k = j, math.min(j + 499, #wf) do chunk[#chunk + 1] = wf[k] end
+    redis.call('HDEL', WVL .. m, unpack(chunk))
+    redis.call('ZREM', WIX .. m, unpack(chunk))
+    j = j + 500
+  end
 end
 
 local function writes_of(m, cid)
@@ -221,22 +246,7 @@ return n
 DELETE_CHECKPOINTS = _COMMON + r"""
 -- ARGV[6]: member; ARGV[7..]: checkpoint ids.
 local m = ARGV[6]
-for i = 7, #ARGV do
-  local cid = ARGV[i]
-  redis.call('ZREM', IDX .. m, cid)
-  redis.call('HDEL', HDR .. m, cid)
-  local wf = write_fields(m, cid)
-  if #wf > 0 then
-    local j = 1
-    while j <= #wf do
-      local chunk = {}
-      for k = j, math.min(j + 499, #wf) do chunk[#chunk + 1] = wf[k] end
-      redis.call('HDEL', WVL .. m, unpack(chunk))
-      redis.call('ZREM', WIX .. m, unpack(chunk))
-      j = j + 500
-    end
-  end
-end
+for i = 7, #ARGV do delete_checkpoint(m, ARGV[i]) end
 return 1
 """
 
@@ -261,3 +271,52 @@ for _, m in ipairs(redis.call('SMEMBERS', R)) do
 end
 return out
 """
+
+PRUNE = _COMMON + r"""
+-- ARGV[6]: member; ARGV[7]: how many checkpoints the caller's scan kept; ARGV[8]: n;
+-- ARGV[9..8+n]: checkpoint ids to delete (with their writes); the rest: blob fields that
+-- only those checkpoints referenced.
+local m, kept, n = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+for i = 9, 8 + n do delete_checkpoint(m, ARGV[i]) end
+-- A checkpoint put (or deleted) since the scan may reference these blobs: then keep them,
+-- an orphan rather than a dangling reference.
+if redis.call('ZCARD', IDX .. m) ~= kept then return 0 end
+local i = 9 + n
+while i <= #ARGV do
+  local chunk = {}
+  for k = i, math.min(i + 499, #ARGV) do chunk[#chunk + 1] = ARGV[k] end
+  redis.call('HDEL', BLB .. m, unpack(chunk))
+  i = i + 500
+end
+-- A member with no key left leaves the registry, so listing threads stays exact.
+if redis.call('EXISTS', IDX .. m, HDR .. m, BLB .. m, WIX .. m, WVL .. m) == 0 then
+  redis.call('SREM', R, m)
+end
+return 1
+"""
+
+ACTORS = _COMMON + r"""
+-- The encoded actors of the thread that hold at least one checkpoint, each once.
+local seen, out = {}, {}
+for _, m in ipairs(redis.call('SMEMBERS', R)) do
+  local a = string.match(m, '^([^:]*):')
+  if a and not seen[a] and redis.call('ZCARD', IDX .. m) > 0 then
+    seen[a] = true
+    out[#out + 1] = a
+  end
+end
+return out
+"""
+
+ALL = {
+    "WRITE": WRITE,
+    "GET": GET,
+    "LIST": LIST,
+    "DELETE_THREAD": DELETE_THREAD,
+    "DELETE_CHECKPOINTS": DELETE_CHECKPOINTS,
+    "GET_WRITES": GET_WRITES,
+    "EXPORT": EXPORT,
+    "PRUNE": PRUNE,
+    "ACTORS": ACTORS,
+}
+"""Every script by name: all are loaded together, so one NOSCRIPT reload serves every operation."""

@@ -17,8 +17,8 @@ import valkey.cluster
 from valkey import connection as sync_connection
 
 from ...domain.errors import ConfigurationError
+from ._base import describe_client
 from ._errors import redact_url, translate
-from .checkpoints import describe_client
 
 __all__ = [
     "SCHEMES",
@@ -27,6 +27,7 @@ __all__ = [
     "sync_client_from_async",
     "is_async_client",
     "async_client_from_url",
+    "pool_limit",
 ]
 
 SCHEMES = ("valkey", "valkeys", "redis", "rediss", "unix")
@@ -79,7 +80,11 @@ def client_from_url(
     kwargs.setdefault("socket_connect_timeout", 5)
     kwargs.setdefault("socket_timeout", 30)
     try:
-        client = valkey.Valkey.from_url(url, max_connections=pool_size, **kwargs)
+        # A blocking pool: a caller past ``pool_size`` waits for a connection
+        # instead of failing with "Too many connections".
+        client = valkey.Valkey.from_pool(
+            valkey.BlockingConnectionPool.from_url(url, max_connections=pool_size, **kwargs)
+        )
     except ValueError as exc:
         raise ConfigurationError(f"option url: malformed Valkey URL {redact_url(url)!r}: {exc}") from exc
     where = describe_client(client)
@@ -87,7 +92,7 @@ def client_from_url(
         cluster = False
     if cluster is None:
         with translate(where, "connect"):
-            info = client.info("cluster")
+            info: Any = client.info("cluster")
         cluster = bool(info.get("cluster_enabled"))
     if cluster:
         client.close()
@@ -166,12 +171,78 @@ def sync_client_from_async(client: Any) -> Any:
     return client
 
 
-def async_client_from_url(url: str, *, pool_size: int = 10, **kwargs: Any) -> Any:
-    """A valkey.asyncio client for ``url`` (not connected until first used)."""
+async def async_client_from_url(
+    url: str,
+    *,
+    pool_size: int = 10,
+    cluster: Optional[bool] = None,
+    check: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """A valkey.asyncio client for ``url``; a ValkeyCluster when the server runs in cluster mode.
+
+    The async twin of :func:`client_from_url`: the server is asked (``INFO
+    cluster``, awaited) unless ``cluster`` says which to build.
+
+    Args:
+        url: the server URL (see module docstring).
+        pool_size: most connections kept open (per node on a cluster).
+        cluster: force cluster (True) or standalone (False); None asks the server.
+        check: reach the server now (PING, or the cluster's slot map) so a
+            wrong password or host fails here.
+        kwargs: passed to valkey-py (e.g. ``socket_timeout``, ``ssl_ca_certs``).
+
+    Returns:
+        A ``valkey.asyncio.Valkey`` or ``valkey.asyncio.ValkeyCluster``; close it with ``await client.aclose()``.
+
+    Raises:
+        ConfigurationError: the URL or ``pool_size`` is malformed.
+        BackendError / TransientBackendError: the server refused or is unreachable.
+    """
     _check_url(url)
+    if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 1:
+        raise ConfigurationError(f"option pool_size must be a positive int, got {pool_size!r}")
     kwargs.setdefault("socket_connect_timeout", 5)
     kwargs.setdefault("socket_timeout", 30)
     try:
-        return valkey.asyncio.Valkey.from_url(url, max_connections=pool_size, **kwargs)
+        # A blocking pool: coroutines past ``pool_size`` wait for a connection
+        # instead of failing with "Too many connections".
+        client: Any = valkey.asyncio.Valkey.from_pool(
+            valkey.asyncio.BlockingConnectionPool.from_url(url, max_connections=pool_size, **kwargs)
+        )
     except ValueError as exc:
         raise ConfigurationError(f"option url: malformed Valkey URL {redact_url(url)!r}: {exc}") from exc
+    where = describe_client(client)
+    if cluster is None and not check:
+        cluster = False
+    try:
+        if cluster is None:
+            with translate(where, "connect"):
+                info = await client.info("cluster")
+            cluster = bool(info.get("cluster_enabled"))
+        if not cluster:
+            if check:
+                with translate(where, "connect"):
+                    await client.ping()
+            return client
+    except BaseException:
+        await client.aclose()
+        raise
+    await client.aclose()
+    with translate(where, "connect"):
+        nodes: Any = valkey.asyncio.ValkeyCluster.from_url(url, max_connections=pool_size, **kwargs)
+    if check:
+        try:
+            with translate(where, "connect"):
+                await nodes.initialize()
+        except BaseException:
+            await nodes.aclose()
+            raise
+    return nodes
+
+
+def pool_limit(client: Any) -> Optional[int]:
+    """The most connections ``client`` opens (per node on a cluster), when its pool says."""
+    pool = getattr(client, "connection_pool", None)
+    limit = getattr(pool, "max_connections", None) if pool is not None else getattr(client, "max_connections", None)
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
