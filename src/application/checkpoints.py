@@ -1,17 +1,29 @@
-"""Checkpoint use cases: the whole LangGraph persistence contract over the ports."""
+"""Checkpoint use cases: the whole LangGraph persistence contract over the ports.
+
+Each use case is a program (see ``effects``): written once, driven over sync
+adapters by the ``CheckpointService`` methods and over async adapters by its
+``a``-prefixed coroutines. Optional operations check for a capability port
+(``domain.ports``) and fall back to the core port, or raise
+``UnsupportedOperationError`` naming the capability, never a backend's name.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import builtins
+import weakref
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from typing import Optional
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import Executor
+from typing import Any, Optional
 
 import attrs
 
-from ..domain.errors import InvalidInputError
+from ..domain.errors import InvalidInputError, UnsupportedOperationError
 from ..domain.models import (
     EMPTY_PAYLOAD,
     ChannelBlob,
+    ChannelHistory,
     CheckpointKey,
     CheckpointQuery,
     CheckpointRecord,
@@ -21,101 +33,146 @@ from ..domain.models import (
     ThreadData,
     ThreadKey,
 )
-from ..domain.ports import BlobRef, CheckpointRepository
-from .payloads import PayloadCodec
+from ..domain.policies import RetryPolicy
+from ..domain.ports import AncestryReader, BlobRef, CheckpointPruner, ThreadTransfer
+from .effects import Call, Program, run_async, run_sync
+from .payloads import BLOB_STORE, PayloadCodec
 
 __all__ = ["CheckpointService", "ChannelHistory", "PRUNE_STRATEGIES", "copy_thread_between"]
 
 PRUNE_STRATEGIES = ("keep_latest", "delete", "keep_last")
-
-
-@attrs.frozen
-class ChannelHistory:
-    """One channel's history along a checkpoint's ancestry (oldest write first)."""
-
-    writes: tuple[StoredWrite, ...]
-    seed: Optional[ChannelBlob] = None
+REPOSITORY = "repository"
+_PAGE = 16
 
 
 class CheckpointService:
-    """Stores and reads checkpoints, blobs and writes through a CheckpointRepository.
+    """Stores and reads checkpoints, blobs and writes through a checkpoint repository.
 
     Policy lives here: only the blobs of changed channels are written, payloads
-    are compressed and offloaded by the codec, writes are idempotent, and
-    prune, copy and run deletion are written once for every backend.
+    are compressed and offloaded by the codec, writes are idempotent, every
+    repository call is retried by the one ``RetryPolicy``, and prune, copy and
+    run deletion are written once for every backend.
+
+    Args:
+        repository: a ``CheckpointRepository`` (sync API) or an
+            ``AsyncCheckpointRepository`` (async API only).
+        codec: payload shaping and offload.
+        retry: the retry policy applied around each port call.
+        executor: where the async API runs calls of a sync adapter (owned by
+            the caller; None: the loop's default executor).
+        max_concurrency: most calls of an async adapter in flight at once (the
+            client's connections), so coroutines past it wait instead of failing.
     """
 
-    def __init__(self, *, repository: CheckpointRepository, codec: PayloadCodec) -> None:
+    def __init__(
+        self,
+        *,
+        repository: Any,
+        codec: PayloadCodec,
+        retry: Optional[RetryPolicy] = None,
+        executor: Optional[Executor] = None,
+        max_concurrency: Optional[int] = None,
+    ) -> None:
         self.repository = repository
         self.codec = codec
-
-    # -- writes ---------------------------------------------------------------
-    def put(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
-        """Store a checkpoint and the blobs of the channels in ``new_versions``."""
-        thread = checkpoint.thread
-        shaped_blobs = [
-            attrs.evolve(
-                b,
-                payload=self.codec.encode(b.payload, thread=thread, what=f"channel {b.channel!r}"),
-            )
-            for b in blobs
-        ]
-        shaped = attrs.evolve(
-            checkpoint,
-            payload=self.codec.encode(checkpoint.payload, thread=thread, what="checkpoint"),
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.executor = executor
+        self.max_concurrency = max_concurrency
+        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
         )
-        self.repository.put_checkpoint(shaped, shaped_blobs)
+        self._ports = {REPOSITORY: repository, BLOB_STORE: codec.blob_store}
 
-    def put_writes(self, writes: Sequence[StoredWrite]) -> None:
-        """Store pending writes (idempotent per ``(task_id, idx)``)."""
+    # -- drivers ----------------------------------------------------------------------
+    def run(self, program: Program[Any]) -> Any:
+        """Drive a use case over sync adapters."""
+        return run_sync(program, self._ports, self.retry)
+
+    async def arun(self, program: Program[Any]) -> Any:
+        """Drive a use case over async adapters (sync ones run in ``executor``)."""
+        return await run_async(program, self._ports, self.retry, self.executor, self._limiter())
+
+    def _limiter(self) -> Optional[asyncio.Semaphore]:
+        if self.max_concurrency is None:
+            return None
+        loop = asyncio.get_running_loop()  # a semaphore belongs to one event loop
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = asyncio.Semaphore(self.max_concurrency)
+        return limiter
+
+    def _require(self, capability: type, operation: str) -> None:
+        if not isinstance(self.repository, capability):
+            raise UnsupportedOperationError(
+                f"{operation} needs a repository with the {capability.__name__} capability; "
+                f"{type(self.repository).__name__} does not provide it"
+            )
+
+    # -- writes -----------------------------------------------------------------------
+    def _put(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> Program[None]:
+        thread = checkpoint.thread
+        shape = self.codec.shape
+        offloads: list[tuple[str, bytes]] = []
+        shaped_blobs: list[ChannelBlob] = []
+        for b in blobs:
+            payload, obj = shape(b.payload, thread=thread, what=f"channel {b.channel!r}")
+            if obj is not None:
+                offloads.append(obj)
+            shaped_blobs.append(ChannelBlob(b.channel, b.version, payload))
+        payload, obj = shape(checkpoint.payload, thread=thread, what="checkpoint")
+        if obj is not None:
+            offloads.append(obj)
+        if offloads:
+            yield from self.codec.offload(offloads)
+        shaped = attrs.evolve(checkpoint, payload=payload) if payload is not checkpoint.payload else checkpoint
+        yield Call(REPOSITORY, "put_checkpoint", (shaped, shaped_blobs))
+
+    def _put_writes(self, writes: Sequence[StoredWrite]) -> Program[None]:
         if not writes:
             return
         first = writes[0]
+        target = (first.thread, first.checkpoint_ns, first.checkpoint_id)
+        shape = self.codec.shape
+        offloads: list[tuple[str, bytes]] = []
+        shaped: list[StoredWrite] = []
         for w in writes:
-            if (w.thread, w.checkpoint_ns, w.checkpoint_id) != (
-                first.thread,
-                first.checkpoint_ns,
-                first.checkpoint_id,
-            ):
+            if (w.thread, w.checkpoint_ns, w.checkpoint_id) != target:
                 raise InvalidInputError("put_writes: all writes must belong to one checkpoint")
-        self.repository.put_writes(
-            [
-                attrs.evolve(
-                    w,
-                    payload=self.codec.encode(
-                        w.payload, thread=w.thread, what=f"write to channel {w.channel!r}"
-                    ),
-                )
-                for w in writes
-            ]
-        )
+            payload, obj = shape(w.payload, thread=w.thread, what=f"write to channel {w.channel!r}")
+            if obj is not None:
+                offloads.append(obj)
+            shaped.append(w if payload is w.payload else attrs.evolve(w, payload=payload))
+        if offloads:
+            yield from self.codec.offload(offloads)
+        yield Call(REPOSITORY, "put_writes", (shaped,))
 
-    # -- reads ----------------------------------------------------------------
-    def get(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
-        """One checkpoint with its channel values and writes, or None."""
-        record = self.repository.get_checkpoint(key)
-        return None if record is None else self._decode_records([record])[0]
+    def put(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
+        """Store a checkpoint and the blobs of the channels in ``new_versions``."""
+        self.run(self._put(checkpoint, blobs))
 
-    def list(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
-        """Matching checkpoints, newest first, decoded in pages."""
-        if query.limit is not None and query.limit <= 0:
-            return
-        page: list[CheckpointRecord] = []
-        for record in self.repository.list_checkpoints(query):
-            page.append(record)
-            if len(page) >= 16:
-                yield from self._decode_records(page)
-                page = []
-        if page:
-            yield from self._decode_records(page)
+    async def aput(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
+        """``put`` for the async API."""
+        await self.arun(self._put(checkpoint, blobs))
 
-    def _decode_records(self, records: Sequence[CheckpointRecord]) -> list[CheckpointRecord]:
+    def put_writes(self, writes: Sequence[StoredWrite]) -> None:
+        """Store pending writes (idempotent per ``(task_id, idx)``)."""
+        self.run(self._put_writes(writes))
+
+    async def aput_writes(self, writes: Sequence[StoredWrite]) -> None:
+        """``put_writes`` for the async API."""
+        await self.arun(self._put_writes(writes))
+
+    # -- reads ------------------------------------------------------------------------
+    def _decode_records(self, records: Sequence[CheckpointRecord]) -> Program[list[CheckpointRecord]]:
         flat: list[Payload] = []
         for r in records:
             flat.append(r.checkpoint.payload)
             flat.extend(b.payload for b in r.blobs)
             flat.extend(w.payload for w in r.writes)
-        decoded = iter(self.codec.decode_many(flat))
+        decoded_list = yield from self.codec.decode_many(flat)
+        if decoded_list is flat:
+            return builtins.list(records)  # nothing was compressed or offloaded
+        decoded = iter(decoded_list)
         out = []
         for r in records:
             cp = attrs.evolve(r.checkpoint, payload=next(decoded))
@@ -124,139 +181,237 @@ class CheckpointService:
             out.append(CheckpointRecord(cp, blobs, writes))
         return out
 
-    # -- deletion, pruning, copy ----------------------------------------------
+    def _get(self, key: CheckpointKey) -> Program[Optional[CheckpointRecord]]:
+        record = yield Call(REPOSITORY, "get_checkpoint", (key,))
+        if record is None:
+            return None
+        decoded = yield from self._decode_records([record])
+        return decoded[0]
+
+    def get(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
+        """One checkpoint with its channel values and writes, or None."""
+        return self.run(self._get(key))  # type: ignore[no-any-return]
+
+    async def aget(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
+        """``get`` for the async API."""
+        return await self.arun(self._get(key))  # type: ignore[no-any-return]
+
+    def list(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
+        """Matching checkpoints, newest first, decoded in pages."""
+        if query.limit is not None and query.limit <= 0:
+            return
+        page: builtins.list[CheckpointRecord] = []
+        for record in self.repository.list_checkpoints(query):
+            page.append(record)
+            if len(page) >= _PAGE:
+                yield from self.run(self._decode_records(page))
+                page = []
+        if page:
+            yield from self.run(self._decode_records(page))
+
+    async def alist(self, query: CheckpointQuery) -> AsyncIterator[CheckpointRecord]:
+        """``list`` for the async API (a sync adapter lists in the executor)."""
+        if query.limit is not None and query.limit <= 0:
+            return
+        records = await self.arun(self._collect(query))
+        for start in range(0, len(records), _PAGE):
+            for record in await self.arun(self._decode_records(records[start : start + _PAGE])):
+                yield record
+
+    def _collect(self, query: CheckpointQuery) -> Program[builtins.list[CheckpointRecord]]:
+        records = yield Call(REPOSITORY, "list_checkpoints", (query,), collect=True)
+        return records  # type: ignore[no-any-return]
+
+    # -- deletion, pruning, copy ------------------------------------------------------
+    def _delete_thread(self, thread_id: str, actor_id: Optional[str]) -> Program[None]:
+        yield Call(REPOSITORY, "delete_thread", (thread_id, actor_id))
+        yield from self.codec.delete_thread_objects(thread_id, actor_id)
+
     def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
         """Delete every namespace of a thread and its offloaded objects."""
-        self.repository.delete_thread(thread_id, actor_id)
-        self.codec.delete_thread_objects(thread_id, actor_id)
+        self.run(self._delete_thread(thread_id, actor_id))
+
+    async def adelete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
+        """``delete_thread`` for the async API."""
+        await self.arun(self._delete_thread(thread_id, actor_id))
+
+    def _headers(self, thread: Optional[ThreadKey], ns: Optional[str] = None, **filters: Any) -> Program[Any]:
+        query = CheckpointQuery(thread=thread, checkpoint_ns=ns, headers_only=True, metadata_filter=filters)
+        records = yield Call(REPOSITORY, "list_checkpoints", (query,), collect=True)
+        return [r.checkpoint for r in records]
+
+    def _delete_for_runs(self, run_ids: Sequence[str]) -> Program[None]:
+        self._require(CheckpointPruner, "delete_for_runs")
+        doomed: dict[tuple[ThreadKey, str], set[str]] = defaultdict(set)
+        for run_id in dict.fromkeys(run_ids):
+            for cp in (yield from self._headers(None, run_id=run_id)):
+                doomed[(cp.thread, cp.checkpoint_ns)].add(cp.checkpoint_id)
+        for (thread, ns), ids in doomed.items():
+            survivors = [cp.checkpoint_id for cp in (yield from self._headers(thread, ns))]
+            yield Call(REPOSITORY, "prune", (thread, ns, [c for c in survivors if c not in ids]))
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete every checkpoint (and its writes) whose metadata run_id is listed."""
-        doomed: dict[tuple[ThreadKey, str], set[str]] = defaultdict(set)
-        for run_id in dict.fromkeys(run_ids):
-            query = CheckpointQuery(metadata_filter={"run_id": run_id}, headers_only=True)
-            for record in self.repository.list_checkpoints(query):
-                cp = record.checkpoint
-                doomed[(cp.thread, cp.checkpoint_ns)].add(cp.checkpoint_id)
-        for (thread, ns), ids in doomed.items():
-            self._delete_and_collect(thread, ns, ids)
+        self.run(self._delete_for_runs(run_ids))
 
-    def prune(self, thread_ids: Sequence[ThreadKey], strategy: str = "keep_latest", keep_last: int = 1) -> None:
-        """Prune threads: keep the latest ``keep_last`` checkpoints per namespace, or delete all.
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """``delete_for_runs`` for the async API."""
+        await self.arun(self._delete_for_runs(run_ids))
+
+    def _prune(self, threads: Sequence[ThreadKey], strategy: str, keep_last: int) -> Program[None]:
+        if strategy not in PRUNE_STRATEGIES:
+            raise InvalidInputError(f"prune strategy must be one of {PRUNE_STRATEGIES}, got {strategy!r}")
+        if strategy == "keep_last" and (
+            not isinstance(keep_last, int) or isinstance(keep_last, bool) or keep_last < 1
+        ):
+            raise InvalidInputError(f"keep_last must be a positive int, got {keep_last!r}")
+        if strategy != "delete":
+            self._require(CheckpointPruner, "prune")
+        keep = 1 if strategy == "keep_latest" else keep_last
+        for thread in threads:
+            if strategy == "delete":
+                yield from self._delete_thread(thread.thread_id, thread.actor_id)
+                continue
+            by_ns: dict[tuple[ThreadKey, str], builtins.list[str]] = defaultdict(builtins.list)
+            for cp in (yield from self._headers(thread)):
+                by_ns[(cp.thread, cp.checkpoint_ns)].append(cp.checkpoint_id)
+            for (owner, ns), ids in by_ns.items():
+                if len(ids) > keep:
+                    ids.sort(reverse=True)
+                    yield Call(REPOSITORY, "prune", (owner, ns, ids[:keep]))
+
+    def prune(self, threads: Sequence[ThreadKey], strategy: str = "keep_latest", keep_last: int = 1) -> None:
+        """Prune threads: keep the newest ``keep_last`` checkpoints per namespace, or delete all.
 
         Args:
-            thread_ids: the threads to prune.
+            threads: the threads to prune.
             strategy: ``"keep_latest"`` (keep 1), ``"keep_last"`` (keep ``keep_last``)
                 or ``"delete"`` (remove everything).
             keep_last: how many checkpoints per namespace ``"keep_last"`` keeps.
         """
-        if strategy not in PRUNE_STRATEGIES:
-            raise InvalidInputError(f"prune strategy must be one of {PRUNE_STRATEGIES}, got {strategy!r}")
-        if strategy == "keep_last" and (not isinstance(keep_last, int) or keep_last < 1):
-            raise InvalidInputError(f"keep_last must be a positive int, got {keep_last!r}")
-        keep = 1 if strategy == "keep_latest" else keep_last
-        for thread in thread_ids:
-            if strategy == "delete":
-                self.delete_thread(thread.thread_id, thread.actor_id)
-                continue
-            by_ns: dict[str, list[StoredCheckpoint]] = defaultdict(list)
-            for cp in self.repository.scan_checkpoints(thread):
-                by_ns[cp.checkpoint_ns].append(cp)
-            for ns, cps in by_ns.items():
-                cps.sort(key=lambda c: c.checkpoint_id, reverse=True)
-                doomed = {c.checkpoint_id for c in cps[keep:]}
-                if doomed:
-                    self._delete_and_collect(thread, ns, doomed, headers=cps)
+        self.run(self._prune(threads, strategy, keep_last))
 
-    def _delete_and_collect(
-        self,
-        thread: ThreadKey,
-        ns: str,
-        doomed: set[str],
-        headers: Optional[Sequence[StoredCheckpoint]] = None,
-    ) -> None:
-        """Delete checkpoints and the blobs that no surviving checkpoint references."""
-        if headers is None:
-            headers = list(self.repository.scan_checkpoints(thread, ns))
-        referenced: set[BlobRef] = set()
-        candidates: set[BlobRef] = set()
-        for cp in headers:
-            refs = {(ch, str(v)) for ch, v in cp.channel_versions.items()}
-            (candidates if cp.checkpoint_id in doomed else referenced).update(refs)
-        self.repository.delete_checkpoints(thread, ns, sorted(doomed))
-        orphans = sorted(candidates - referenced)
-        if orphans:
-            self.repository.delete_blobs(thread, ns, orphans)
+    async def aprune(self, threads: Sequence[ThreadKey], strategy: str = "keep_latest", keep_last: int = 1) -> None:
+        """``prune`` for the async API."""
+        await self.arun(self._prune(threads, strategy, keep_last))
 
-    def export_thread(self, thread: ThreadKey) -> ThreadData:
-        """Everything stored for a thread, with payloads decoded (portable across backends)."""
-        data = self.repository.export_thread(thread)
+    def _export_raw(self, thread: ThreadKey) -> Program[ThreadData]:
+        if isinstance(self.repository, ThreadTransfer):
+            data = yield Call(REPOSITORY, "export_thread", (thread,))
+            return data  # type: ignore[no-any-return]
+        # Core fallback: every record carries the blobs it references and its writes.
+        query = CheckpointQuery(thread=thread)
+        records = yield Call(REPOSITORY, "list_checkpoints", (query,), collect=True)
+        blobs: dict[tuple[str, str, str], ChannelBlob] = {}
+        writes: builtins.list[StoredWrite] = []
+        for r in records:
+            for b in r.blobs:
+                blobs[(r.checkpoint.checkpoint_ns, b.channel, b.version)] = b
+            writes.extend(r.writes)
+        return ThreadData(
+            thread=thread,
+            checkpoints=tuple(r.checkpoint for r in records),
+            blobs=tuple((ns, b) for (ns, _, _), b in blobs.items()),
+            writes=tuple(writes),
+        )
+
+    def _export(self, thread: ThreadKey) -> Program[ThreadData]:
+        data = yield from self._export_raw(thread)
         flat = [c.payload for c in data.checkpoints]
         flat += [b.payload for _, b in data.blobs]
         flat += [w.payload for w in data.writes]
-        decoded = iter(self.codec.decode_many(flat))
+        decoded = iter((yield from self.codec.decode_many(flat)))
         return ThreadData(
             thread=data.thread,
-            checkpoints=[attrs.evolve(c, payload=next(decoded)) for c in data.checkpoints],
-            blobs=[(ns, attrs.evolve(b, payload=next(decoded))) for ns, b in data.blobs],
-            writes=[attrs.evolve(w, payload=next(decoded)) for w in data.writes],
+            checkpoints=tuple(attrs.evolve(c, payload=next(decoded)) for c in data.checkpoints),
+            blobs=tuple((ns, attrs.evolve(b, payload=next(decoded))) for ns, b in data.blobs),
+            writes=tuple(attrs.evolve(w, payload=next(decoded)) for w in data.writes),
         )
+
+    def export_thread(self, thread: ThreadKey) -> ThreadData:
+        """Everything stored for a thread, with payloads decoded (portable across backends)."""
+        return self.run(self._export(thread))  # type: ignore[no-any-return]
+
+    def _import(self, data: ThreadData) -> Program[None]:
+        t = data.thread
+        offloads: builtins.list[tuple[str, bytes]] = []
+
+        def shaped(payload: Payload, what: str) -> Payload:
+            stored, obj = self.codec.shape(payload, thread=t, what=what)
+            if obj is not None:
+                offloads.append(obj)
+            return stored
+
+        checkpoints = [attrs.evolve(c, payload=shaped(c.payload, "checkpoint")) for c in data.checkpoints]
+        blobs = [(ns, attrs.evolve(b, payload=shaped(b.payload, f"channel {b.channel!r}"))) for ns, b in data.blobs]
+        writes = [attrs.evolve(w, payload=shaped(w.payload, "write")) for w in data.writes]
+        if offloads:
+            yield from self.codec.offload(offloads)
+        if isinstance(self.repository, ThreadTransfer):
+            yield Call(REPOSITORY, "import_thread", (ThreadData(thread=t, checkpoints=checkpoints, blobs=blobs, writes=writes),))
+            return
+        # Core fallback: blobs go with the first checkpoint that references them,
+        # checkpoints oldest first, then each checkpoint's writes per task.
+        pending = {(ns, b.channel, b.version): b for ns, b in blobs}
+        for cp in sorted(checkpoints, key=lambda c: (c.checkpoint_ns, c.checkpoint_id)):
+            mine = [
+                pending.pop((cp.checkpoint_ns, ch, str(v)))
+                for ch, v in cp.channel_versions.items()
+                if (cp.checkpoint_ns, ch, str(v)) in pending
+            ]
+            yield Call(REPOSITORY, "put_checkpoint", (cp, mine))
+        by_task: dict[tuple[str, str, str], builtins.list[StoredWrite]] = defaultdict(builtins.list)
+        for w in writes:
+            by_task[(w.checkpoint_ns, w.checkpoint_id, w.task_id)].append(w)
+        for group in by_task.values():
+            yield Call(REPOSITORY, "put_writes", (group,))
 
     def import_thread(self, data: ThreadData) -> None:
         """Store decoded thread data, shaping payloads with this service's codec."""
-        t = data.thread
-        self.repository.import_thread(
-            ThreadData(
-                thread=t,
-                checkpoints=[
-                    attrs.evolve(c, payload=self.codec.encode(c.payload, thread=t, what="checkpoint"))
-                    for c in data.checkpoints
-                ],
-                blobs=[
-                    (
-                        ns,
-                        attrs.evolve(
-                            b, payload=self.codec.encode(b.payload, thread=t, what=f"channel {b.channel!r}")
-                        ),
-                    )
-                    for ns, b in data.blobs
-                ],
-                writes=[
-                    attrs.evolve(w, payload=self.codec.encode(w.payload, thread=t, what="write"))
-                    for w in data.writes
-                ],
-            )
-        )
+        self.run(self._import(data))
+
+    def _copy(self, source: ThreadKey, target: ThreadKey) -> Program[None]:
+        data = yield from self._export(source)
+        if data.checkpoints:
+            yield from self._import(data.retarget(target))
 
     def copy_thread(self, source: ThreadKey, target: ThreadKey) -> None:
         """Copy every checkpoint, blob and write of ``source`` to ``target``."""
-        copy_thread_between(self, self, source, target)
+        self.run(self._copy(source, target))
 
-    # -- delta channels -------------------------------------------------------
-    def channel_history(self, key: CheckpointKey, channels: Sequence[str]) -> dict[str, ChannelHistory]:
-        """Per channel: writes along the ancestry of ``key`` and the nearest stored value.
+    async def acopy_thread(self, source: ThreadKey, target: ThreadKey) -> None:
+        """``copy_thread`` for the async API."""
+        await self.arun(self._copy(source, target))
 
-        One scan of the namespace's headers, one blob fetch and one write fetch,
-        however long the ancestry is.
-        """
+    # -- delta channels ---------------------------------------------------------------
+    def _channel_history(self, key: CheckpointKey, channels: Sequence[str]) -> Program[dict[str, ChannelHistory]]:
         if not channels:
             return {}
-        headers = {c.checkpoint_id: c for c in self.repository.scan_checkpoints(key.thread, key.checkpoint_ns)}
-        target_id = key.checkpoint_id or max(headers, default=None)
-        target = headers.get(target_id) if target_id is not None else None
-        chain: list[StoredCheckpoint] = []
-        cursor = target.parent_checkpoint_id if target is not None else None
-        seen: set[str] = set()
-        while cursor is not None and cursor in headers and cursor not in seen:
-            seen.add(cursor)
-            chain.append(headers[cursor])
-            cursor = headers[cursor].parent_checkpoint_id
+        if isinstance(self.repository, AncestryReader):
+            chain, blobs, writes_by_cp, seed_at = yield from self._ancestry_bulk(key, channels)
+        else:
+            chain, blobs, writes_by_cp, seed_at = yield from self._ancestry_walk(key, channels)
         wanted = set(channels)
-        refs = sorted(
-            {(ch, str(cp.channel_versions[ch])) for cp in chain for ch in wanted if ch in cp.channel_versions}
-        )
-        blobs = self.repository.get_blobs(key.thread, key.checkpoint_ns, refs) if refs else {}
-        # Decide where each channel's walk ends before fetching any writes.
+        depth_needed = max((seed_at.get(ch, len(chain) - 1) for ch in wanted), default=-1)
+        collected: dict[str, builtins.list[StoredWrite]] = {ch: [] for ch in channels}
+        for depth, cp in enumerate(chain[: depth_needed + 1]):
+            for w in reversed(writes_by_cp.get(cp.checkpoint_id, [])):
+                if w.channel in wanted and depth <= seed_at.get(w.channel, len(chain)):
+                    collected[w.channel].append(w)
+        seeds = {ch: blobs[(ch, str(chain[d].channel_versions[ch]))] for ch, d in seed_at.items()}
+        # Decode everything in one pass (offloaded objects fetched together).
+        flat = [s.payload for s in seeds.values()] + [w.payload for ws in collected.values() for w in ws]
+        decoded = iter((yield from self.codec.decode_many(flat)))
+        seeds = {ch: attrs.evolve(b, payload=next(decoded)) for ch, b in seeds.items()}
+        result = {}
+        for ch in channels:
+            ws = [attrs.evolve(w, payload=next(decoded)) for w in collected[ch]]
+            result[ch] = ChannelHistory(writes=tuple(reversed(ws)), seed=seeds.get(ch))
+        return result
+
+    @staticmethod
+    def _seeds(chain: Sequence[StoredCheckpoint], wanted: set[str], blobs: dict[BlobRef, ChannelBlob]) -> dict[str, int]:
+        """Per channel, the depth of the nearest ancestor that stores a value for it."""
         seed_at: dict[str, int] = {}
         for depth, cp in enumerate(chain):
             for ch in wanted - seed_at.keys():
@@ -264,30 +419,60 @@ class CheckpointService:
                 blob = blobs.get((ch, str(ver))) if ver is not None else None
                 if blob is not None and blob.payload.type_tag != EMPTY_PAYLOAD.type_tag:
                     seed_at[ch] = depth
-        depth_needed = max(
-            (seed_at.get(ch, len(chain) - 1) for ch in wanted), default=-1
-        )
-        walk = chain[: depth_needed + 1]
-        writes_by_cp = (
-            self.repository.get_writes(key.thread, key.checkpoint_ns, [c.checkpoint_id for c in walk])
-            if walk
-            else {}
-        )
-        collected: dict[str, list[StoredWrite]] = {ch: [] for ch in channels}
-        for depth, cp in enumerate(walk):
-            for w in reversed(writes_by_cp.get(cp.checkpoint_id, [])):
-                if w.channel in wanted and depth <= seed_at.get(w.channel, len(chain)):
-                    collected[w.channel].append(w)
-        seeds = {ch: blobs[(ch, str(chain[d].channel_versions[ch]))] for ch, d in seed_at.items()}
-        # Decode everything in one pass (offloaded objects fetched together).
-        flat = [s.payload for s in seeds.values()] + [w.payload for ws in collected.values() for w in ws]
-        decoded = iter(self.codec.decode_many(flat))
-        seeds = {ch: attrs.evolve(b, payload=next(decoded)) for ch, b in seeds.items()}
-        result = {}
-        for ch in channels:
-            ws = [attrs.evolve(w, payload=next(decoded)) for w in collected[ch]]
-            result[ch] = ChannelHistory(writes=tuple(reversed(ws)), seed=seeds.get(ch))
-        return result
+        return seed_at
+
+    def _ancestry_bulk(self, key: CheckpointKey, channels: Sequence[str]) -> Program[Any]:
+        """Three calls however long the ancestry: headers, blobs, writes."""
+        headers_list = yield Call(REPOSITORY, "scan_checkpoints", (key.thread, key.checkpoint_ns), collect=True)
+        headers = {c.checkpoint_id: c for c in headers_list}
+        target_id = key.checkpoint_id or max(headers, default=None)
+        target = headers.get(target_id) if target_id is not None else None
+        chain: builtins.list[StoredCheckpoint] = []
+        cursor = target.parent_checkpoint_id if target is not None else None
+        seen: set[str] = set()
+        while cursor is not None and cursor in headers and cursor not in seen:
+            seen.add(cursor)
+            chain.append(headers[cursor])
+            cursor = headers[cursor].parent_checkpoint_id
+        wanted = set(channels)
+        refs = sorted({(ch, str(cp.channel_versions[ch])) for cp in chain for ch in wanted if ch in cp.channel_versions})
+        blobs = (yield Call(REPOSITORY, "get_blobs", (key.thread, key.checkpoint_ns, refs))) if refs else {}
+        # Decide where each channel's walk ends before fetching any writes.
+        seed_at = self._seeds(chain, wanted, blobs)
+        depth_needed = max((seed_at.get(ch, len(chain) - 1) for ch in wanted), default=-1)
+        walk = [c.checkpoint_id for c in chain[: depth_needed + 1]]
+        writes_by_cp = (yield Call(REPOSITORY, "get_writes", (key.thread, key.checkpoint_ns, walk))) if walk else {}
+        return chain, blobs, writes_by_cp, seed_at
+
+    def _ancestry_walk(self, key: CheckpointKey, channels: Sequence[str]) -> Program[Any]:
+        """Core fallback: one get_checkpoint per ancestor, stopping once every channel has a seed."""
+        wanted = set(channels)
+        record = yield Call(REPOSITORY, "get_checkpoint", (key,))
+        chain: builtins.list[StoredCheckpoint] = []
+        blobs: dict[BlobRef, ChannelBlob] = {}
+        writes_by_cp: dict[str, builtins.list[StoredWrite]] = {}
+        seen: set[str] = set()
+        cursor = record.checkpoint.parent_checkpoint_id if record is not None else None
+        while cursor is not None and cursor not in seen:
+            seen.add(cursor)
+            parent = yield Call(REPOSITORY, "get_checkpoint", (CheckpointKey(key.thread, key.checkpoint_ns, cursor),))
+            if parent is None:
+                break
+            chain.append(parent.checkpoint)
+            blobs.update({(b.channel, b.version): b for b in parent.blobs})
+            writes_by_cp[cursor] = builtins.list(parent.writes)
+            if wanted <= self._seeds(chain, wanted, blobs).keys():
+                break
+            cursor = parent.checkpoint.parent_checkpoint_id
+        return chain, blobs, writes_by_cp, self._seeds(chain, wanted, blobs)
+
+    def channel_history(self, key: CheckpointKey, channels: Sequence[str]) -> dict[str, ChannelHistory]:
+        """Per channel: writes along the ancestry of ``key`` and the nearest stored value."""
+        return self.run(self._channel_history(key, channels))  # type: ignore[no-any-return]
+
+    async def achannel_history(self, key: CheckpointKey, channels: Sequence[str]) -> dict[str, ChannelHistory]:
+        """``channel_history`` for the async API."""
+        return await self.arun(self._channel_history(key, channels))  # type: ignore[no-any-return]
 
 
 def copy_thread_between(
@@ -303,4 +488,3 @@ def copy_thread_between(
         return 0
     target.import_thread(data.retarget(target_thread))
     return len(data.checkpoints)
-

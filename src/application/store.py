@@ -107,6 +107,7 @@ def _check_ttl(ttl: Any, what: str) -> Optional[float]:
 
 
 def _embed_documents(embedder: EmbedderLike, texts: list[str]) -> list[list[float]]:
+    vectors: Sequence[Sequence[float]]
     if isinstance(embedder, Embedder):
         vectors = embedder.embed_documents(texts)
     else:

@@ -8,7 +8,7 @@ can filter on them server-side.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
 import attrs
@@ -27,6 +27,7 @@ __all__ = [
     "ThreadData",
     "StoreItem",
     "CacheEntry",
+    "ChannelHistory",
 ]
 
 JSONValue = Any
@@ -35,6 +36,28 @@ Version = Union[str, int, float]
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return dict(value or {})
+
+
+# Typed converters: ``converter=tuple`` would make mypy's attrs plugin type
+# every argument as ``Iterable[_T_co]``.
+def _blobs(value: Iterable[ChannelBlob]) -> tuple[ChannelBlob, ...]:
+    return tuple(value)
+
+
+def _writes(value: Iterable[StoredWrite]) -> tuple[StoredWrite, ...]:
+    return tuple(value)
+
+
+def _checkpoints(value: Iterable[StoredCheckpoint]) -> tuple[StoredCheckpoint, ...]:
+    return tuple(value)
+
+
+def _ns_blobs(value: Iterable[tuple[str, ChannelBlob]]) -> tuple[tuple[str, ChannelBlob], ...]:
+    return tuple(value)
+
+
+def _labels(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -154,8 +177,16 @@ class CheckpointRecord:
     """A checkpoint with the blobs of its channel versions and its pending writes."""
 
     checkpoint: StoredCheckpoint
-    blobs: tuple[ChannelBlob, ...] = attrs.field(converter=tuple, factory=tuple)
-    writes: tuple[StoredWrite, ...] = attrs.field(converter=tuple, factory=tuple)
+    blobs: tuple[ChannelBlob, ...] = attrs.field(converter=_blobs, factory=tuple)
+    writes: tuple[StoredWrite, ...] = attrs.field(converter=_writes, factory=tuple)
+
+
+@attrs.frozen
+class ChannelHistory:
+    """One channel's history along a checkpoint's ancestry (oldest write first)."""
+
+    writes: tuple[StoredWrite, ...]
+    seed: Optional[ChannelBlob] = None
 
 
 @attrs.frozen
@@ -187,10 +218,10 @@ class ThreadData:
     """Everything stored for one thread: the unit of copy, export and migration."""
 
     thread: ThreadKey
-    checkpoints: tuple[StoredCheckpoint, ...] = attrs.field(converter=tuple, factory=tuple)
-    blobs: tuple[tuple[str, ChannelBlob], ...] = attrs.field(converter=tuple, factory=tuple)
+    checkpoints: tuple[StoredCheckpoint, ...] = attrs.field(converter=_checkpoints, factory=tuple)
+    blobs: tuple[tuple[str, ChannelBlob], ...] = attrs.field(converter=_ns_blobs, factory=tuple)
     """Pairs of (checkpoint_ns, blob)."""
-    writes: tuple[StoredWrite, ...] = attrs.field(converter=tuple, factory=tuple)
+    writes: tuple[StoredWrite, ...] = attrs.field(converter=_writes, factory=tuple)
 
     def retarget(self, thread: ThreadKey) -> ThreadData:
         """The same data under another thread identity."""
@@ -210,7 +241,7 @@ class StoreItem:
     so that reads can refresh the expiry.
     """
 
-    namespace: tuple[str, ...] = attrs.field(converter=tuple)
+    namespace: tuple[str, ...] = attrs.field(converter=_labels)
     key: str
     value: Mapping[str, JSONValue] = attrs.field(converter=_freeze_mapping)
     created_at: float
@@ -223,7 +254,7 @@ class StoreItem:
 class CacheEntry:
     """A cached value under ``(namespace, key)`` with an absolute expiry (or None)."""
 
-    namespace: tuple[str, ...] = attrs.field(converter=tuple)
+    namespace: tuple[str, ...] = attrs.field(converter=_labels)
     key: str
     payload: Payload
     expires_at: Optional[float] = None

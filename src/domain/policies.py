@@ -164,7 +164,7 @@ def validate_namespace(namespace: Any, *, allow_empty: bool = False) -> tuple[st
         raise InvalidInputError("namespace must not be empty")
     if namespace and namespace[0] == "langgraph":
         raise InvalidInputError(f"the root label 'langgraph' is reserved: {namespace!r}")
-    return namespace
+    return tuple(namespace)
 
 
 def namespace_matches(namespace: tuple[str, ...], pattern: tuple[str, ...], *, suffix: bool) -> bool:

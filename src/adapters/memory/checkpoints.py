@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Callable, Optional
 
 from ...domain.models import (
@@ -28,7 +28,7 @@ from ...domain.models import (
     ThreadData,
     ThreadKey,
 )
-from ...domain.policies import metadata_matches
+from ...domain.policies import metadata_matches, plan_prune
 from ...domain.ports import BlobRef
 
 __all__ = ["InMemoryCheckpointRepository"]
@@ -63,7 +63,7 @@ class InMemoryCheckpointRepository:
             return
         now = self._clock()
         for thread in [t for t, at in self._expires.items() if at <= now]:
-            self._drop(lambda t, _th=thread: t == _th)
+            self._drop(thread.__eq__)
             del self._expires[thread]
 
     def _drop(self, match: Callable[[ThreadKey], bool]) -> None:
@@ -186,6 +186,27 @@ class InMemoryCheckpointRepository:
             store = self._blobs.get((thread, checkpoint_ns), {})
             for ref in refs:
                 store.pop(ref, None)
+
+    def prune(self, thread: ThreadKey, checkpoint_ns: str, keep_ids: Collection[str]) -> None:
+        """Keep only ``keep_ids`` in the namespace; drop their writes and unreferenced blobs."""
+        with self._lock:
+            headers = list(self._checkpoints.get((thread, checkpoint_ns), {}).values())
+            doomed, orphans = plan_prune(headers, keep_ids)
+            self.delete_checkpoints(thread, checkpoint_ns, doomed)
+            self.delete_blobs(thread, checkpoint_ns, orphans)
+
+    def list_threads(self) -> Iterator[ThreadKey]:
+        """Every thread (and actor) holding a checkpoint."""
+        with self._lock:
+            self._expire()
+            found = dict.fromkeys(t for (t, _), cps in self._checkpoints.items() if cps)
+        return iter(found)
+
+    def setup(self) -> None:
+        """Nothing to create in process memory."""
+
+    def verify(self) -> None:
+        """Process memory is always there."""
 
     def storage_stats(self) -> dict[str, int]:
         """How many records and payload bytes are held (for demos and benchmarks)."""
