@@ -7,15 +7,15 @@ an AWS user never needs valkey.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "create_container": "langgraph_checkpoint_aws.container",
-    "create_saver": "langgraph_checkpoint_aws.container",
-    "create_store": "langgraph_checkpoint_aws.container",
-    "create_cache": "langgraph_checkpoint_aws.container",
+    "create_saver": "langgraph_checkpoint_aws.factories",
+    "create_store": "langgraph_checkpoint_aws.factories",
+    "create_cache": "langgraph_checkpoint_aws.factories",
     "PersistenceContainer": "langgraph_checkpoint_aws.container",
     "RepositorySaver": "langgraph_checkpoint_aws.langgraph_bindings.checkpoint",
     "DynamoDBSaver": "langgraph_checkpoint_aws.langgraph_bindings.dynamodb",
@@ -32,9 +32,55 @@ _EXPORTS: dict[str, str] = {
     "BackendError": "langgraph_checkpoint_aws.domain.errors",
     "TransientBackendError": "langgraph_checkpoint_aws.domain.errors",
     "NotFoundError": "langgraph_checkpoint_aws.domain.errors",
+    "UnsupportedOperationError": "langgraph_checkpoint_aws.domain.errors",
+    "RetryPolicy": "langgraph_checkpoint_aws.domain.policies",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AgentCoreValkeySaver",
+    "AsyncValkeySaver",
+    "BackendError",
+    "ConfigurationError",
+    "CorruptRecordError",
+    "DynamoDBSaver",
+    "InvalidInputError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PersistenceContainer",
+    "PersistenceError",
+    "RepositoryCache",
+    "RepositorySaver",
+    "RepositoryStore",
+    "RetryPolicy",
+    "TransientBackendError",
+    "UnsupportedOperationError",
+    "ValkeySaver",
+    "create_cache",
+    "create_container",
+    "create_saver",
+    "create_store",
+]
+
+if TYPE_CHECKING:  # what static tools and editors see; at run time names load on first use
+    from .container import PersistenceContainer, create_container
+    from .domain.errors import (
+        BackendError,
+        ConfigurationError,
+        CorruptRecordError,
+        InvalidInputError,
+        NotFoundError,
+        PayloadTooLargeError,
+        PersistenceError,
+        TransientBackendError,
+        UnsupportedOperationError,
+    )
+    from .domain.policies import RetryPolicy
+    from .factories import create_cache, create_saver, create_store
+    from .langgraph_bindings.cache import RepositoryCache
+    from .langgraph_bindings.checkpoint import RepositorySaver
+    from .langgraph_bindings.dynamodb import DynamoDBSaver
+    from .langgraph_bindings.store import RepositoryStore
+    from .langgraph_bindings.valkey import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
 
 
 def __getattr__(name: str) -> Any:

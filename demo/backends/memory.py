@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
-from langgraph_checkpoint_aws import create_container
+from langgraph_checkpoint_aws import RepositorySaver, create_container
 
 
 class MemoryDemo:
@@ -15,7 +15,7 @@ class MemoryDemo:
 
     def __init__(self) -> None:
         self.container = create_container({"backend": "memory"})
-        self.saver: Any = self.container.saver()
+        self.saver: Any = RepositorySaver.from_container(self.container)
 
     def describe_storage(self) -> list[tuple[str, str]]:
         stats = self.container.checkpoint_repository().storage_stats()
@@ -30,4 +30,6 @@ class MemoryDemo:
 @contextmanager
 def open_backend(data_dir: Path, port: Optional[int]) -> Iterator[MemoryDemo]:
     """The memory backend needs no server, folder or port."""
-    yield MemoryDemo()
+    demo = MemoryDemo()
+    with demo.saver:
+        yield demo

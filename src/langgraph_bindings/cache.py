@@ -32,11 +32,34 @@ class RepositoryCache(BaseCache[ValueT]):
     Args:
         service: the cache use cases, wired to a repository by the container.
         serde: serializer for cached values (default: JsonPlusSerializer, pickle off).
+        container: the container that built the service; the cache owns it and
+            releases what it built on ``close()``.
     """
 
-    def __init__(self, service: CacheService, *, serde: Optional[SerializerProtocol] = None) -> None:
+    def __init__(
+        self, service: CacheService, *, serde: Optional[SerializerProtocol] = None, container: Optional[Any] = None
+    ) -> None:
         super().__init__(serde=serde or JsonPlusSerializer(pickle_fallback=False))
         self.service = service
+        self._container = container
+
+    def close(self) -> None:
+        """Release what this cache's container built (borrowed clients stay open)."""
+        container, self._container = self._container, None
+        if container is not None:
+            container.shutdown_resources()
+
+    def __enter__(self) -> RepositoryCache[ValueT]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> RepositoryCache[ValueT]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await run_blocking(self.close)
 
     def get(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
         """The cached values of the keys that are present and not expired."""

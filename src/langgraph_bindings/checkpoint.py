@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import builtins
 import json
 import random
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Optional
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -36,9 +39,13 @@ from ..domain.models import (
     ThreadKey,
 )
 from ..domain.policies import validate_metadata_filter
-from ._async import run_blocking
+
+if TYPE_CHECKING:
+    from ..container import PersistenceContainer
 
 __all__ = ["RepositorySaver", "default_serde"]
+
+T = TypeVar("T")
 
 
 def default_serde() -> SerializerProtocol:
@@ -56,26 +63,87 @@ def _json_projection(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], bool]
 
 
 class RepositorySaver(BaseCheckpointSaver[str]):
-    """A LangGraph checkpointer over any CheckpointRepository, with the sync and async API.
+    """A LangGraph checkpointer over any checkpoint repository, with the sync and async API.
 
     Args:
-        service: the checkpoint use cases, wired to a repository by the container.
+        service: the checkpoint use cases over a sync repository (the sync API,
+            and the async API through the service's executor); None when the
+            saver runs on an async client only.
         serde: serializer for checkpoints and writes (default: JsonPlusSerializer,
             pickle off); any SerializerProtocol, e.g. EncryptedSerializer, works.
         require_actor_id: read ``actor_id`` from ``configurable`` and make it part
             of the thread identity (AgentCore layouts); missing -> clear error.
+        async_service: the use cases over an async repository (the user's async
+            client used as given); the async API prefers it.
+        container: the container that built the services; the saver owns it and
+            releases what it built (clients, pools, threads) on ``close()``.
     """
 
     def __init__(
         self,
-        service: CheckpointService,
+        service: Optional[CheckpointService],
         *,
         serde: Optional[SerializerProtocol] = None,
         require_actor_id: bool = False,
+        async_service: Optional[CheckpointService] = None,
+        container: Optional[PersistenceContainer] = None,
     ) -> None:
         super().__init__(serde=serde or default_serde())
+        if service is None and async_service is None:
+            raise InvalidInputError("a saver needs a checkpoint service (sync or async)")
         self.service = service
+        self.async_service = async_service
         self.require_actor_id = require_actor_id
+        self._container = container
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        if service is None:
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._loop = None
+
+    @classmethod
+    def from_container(
+        cls, container: PersistenceContainer, *, serde: Optional[SerializerProtocol] = None
+    ) -> RepositorySaver:
+        """A saver over ``container``'s checkpoint service; the saver owns the container."""
+        return RepositorySaver(container.checkpoint_service(), serde=serde, container=container)
+
+    @property
+    def _aservice(self) -> CheckpointService:
+        if self.async_service is not None:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            return self.async_service
+        assert self.service is not None
+        return self.service
+
+    @property
+    def _sservice(self) -> CheckpointService:
+        if self.service is None:
+            raise InvalidInputError(
+                f"{type(self).__name__} runs on an async client: use the async API "
+                "(aget_tuple, alist, aput...) or pass a sync client"
+            )
+        return self.service
+
+    def _bridge(self, coro: Coroutine[Any, Any, T], name: str) -> T:
+        """Run an async-only saver's coroutine from a sync call made in another thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            raise InvalidInputError(
+                f"{type(self).__name__}.{name}() needs the event loop its async client runs on: "
+                f"call `await saver.a{name}(...)` first, or use the async API"
+            )
+        if loop.is_running() and threading.get_ident() == getattr(loop, "_thread_id", None):
+            coro.close()
+            raise InvalidInputError(
+                f"{type(self).__name__}.{name}() is synchronous and was called from inside its running "
+                f"event loop, where it would block the loop: use `await saver.a{name}(...)` there, or "
+                f"call {name}() from another thread"
+            )
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     # -- config mapping ---------------------------------------------------------------
     def _thread(self, config: Optional[RunnableConfig], *, what: str = "config") -> ThreadKey:
@@ -125,7 +193,9 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         checkpoint["channel_values"] = {
             b.channel: self._loads(b.payload) for b in record.blobs if b.payload.type_tag != EMPTY_PAYLOAD.type_tag
         }
-        metadata = self._loads(cp.metadata_payload) if cp.metadata_payload is not None else dict(cp.metadata)
+        metadata: CheckpointMetadata = (
+            self._loads(cp.metadata_payload) if cp.metadata_payload is not None else dict(cp.metadata)  # type: ignore[assignment]
+        )
         parent = (
             self._config(cp.thread, cp.checkpoint_ns, cp.parent_checkpoint_id)
             if cp.parent_checkpoint_id
@@ -142,11 +212,11 @@ class RepositorySaver(BaseCheckpointSaver[str]):
     # -- sync API ------------------------------------------------------------------------
     def get_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
         """The checkpoint named by ``config`` (latest of its namespace without an id)."""
+        if self.service is None:
+            return self._bridge(self.aget_tuple(config), "get_tuple")
         key = self._key(config)
         record = self.service.get(key)
-        if record is None:
-            return None
-        return self._to_tuple(record, config if key.checkpoint_id is not None else None)
+        return None if record is None else self._to_tuple(record, config if key.checkpoint_id is not None else None)
 
     def list(
         self,
@@ -158,6 +228,9 @@ class RepositorySaver(BaseCheckpointSaver[str]):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first; every namespace when ``checkpoint_ns`` is absent."""
         query = self._query(config, filter, before, limit)
+        if self.service is None:
+            yield from self._bridge(self._alist_all(query), "list")
+            return
         for record in self.service.list(query):
             yield self._to_tuple(record)
 
@@ -200,26 +273,24 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint; only channels in ``new_versions`` get new blobs."""
-        thread = self._thread(config)
-        configurable = config.get("configurable") or {}
-        ns = configurable.get("checkpoint_ns") or ""
-        stored, blobs = self._to_stored(thread, ns, configurable.get("checkpoint_id"), checkpoint, metadata, config, new_versions)
+        if self.service is None:
+            return self._bridge(self.aput(config, checkpoint, metadata, new_versions), "put")
+        stored, blobs = self._to_stored(config, checkpoint, metadata, new_versions)
         self.service.put(stored, blobs)
-        return self._config(thread, ns, checkpoint["id"])
+        return self._config(stored.thread, stored.checkpoint_ns, stored.checkpoint_id)
 
     def _to_stored(
         self,
-        thread: ThreadKey,
-        ns: str,
-        parent_id: Optional[str],
+        config: RunnableConfig,
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
-        config: RunnableConfig,
         new_versions: ChannelVersions,
-    ) -> tuple[StoredCheckpoint, list[ChannelBlob]]:
-        header = dict(checkpoint)
-        values = header.pop("channel_values", {}) or {}
-        versions = header.pop("channel_versions", {}) or {}
+    ) -> tuple[StoredCheckpoint, builtins.list[ChannelBlob]]:
+        thread = self._thread(config)
+        configurable = config.get("configurable") or {}
+        header: dict[str, Any] = dict(checkpoint)
+        values: dict[str, Any] = header.pop("channel_values", None) or {}
+        versions: dict[str, Any] = header.pop("channel_versions", None) or {}
         blobs = [
             ChannelBlob(ch, str(ver), self._dumps(values[ch]) if ch in values else EMPTY_PAYLOAD)
             for ch, ver in new_versions.items()
@@ -228,9 +299,9 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         projected, exact = _json_projection(md)
         stored = StoredCheckpoint(
             thread=thread,
-            checkpoint_ns=ns,
+            checkpoint_ns=configurable.get("checkpoint_ns") or "",
             checkpoint_id=checkpoint["id"],
-            parent_checkpoint_id=parent_id,
+            parent_checkpoint_id=configurable.get("checkpoint_id"),
             payload=self._dumps(header),
             channel_versions=dict(versions),
             metadata=projected,
@@ -238,18 +309,13 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         )
         return stored, blobs
 
-    def put_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        """Store a task's writes against the checkpoint in ``config`` (idempotent)."""
+    def _to_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
+    ) -> builtins.list[StoredWrite]:
         key = self._key(config)
         if key.checkpoint_id is None:
             raise InvalidInputError("put_writes: config is missing configurable.checkpoint_id")
-        stored = [
+        return [
             StoredWrite(
                 thread=key.thread,
                 checkpoint_ns=key.checkpoint_ns,
@@ -262,23 +328,51 @@ class RepositorySaver(BaseCheckpointSaver[str]):
             )
             for idx, (channel, value) in enumerate(writes)
         ]
-        self.service.put_writes(stored)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's writes against the checkpoint in ``config`` (idempotent)."""
+        if self.service is None:
+            return self._bridge(self.aput_writes(config, writes, task_id, task_path), "put_writes")
+        self.service.put_writes(self._to_writes(config, writes, task_id, task_path))
+
+    def _thread_arg(self, thread_id: str) -> str:
+        if thread_id is None or thread_id == "":
+            raise InvalidInputError("thread_id must be a non-empty string")
+        return str(thread_id)
 
     def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
         """Delete every namespace of a thread (of one actor when ``actor_id`` is given)."""
-        if thread_id is None or thread_id == "":
-            raise InvalidInputError("thread_id must be a non-empty string")
-        self.service.delete_thread(str(thread_id), actor_id if self.require_actor_id else None)
+        if self.service is None:
+            return self._bridge(self.adelete_thread(thread_id, actor_id), "delete_thread")
+        self.service.delete_thread(self._thread_arg(thread_id), actor_id if self.require_actor_id else None)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete every checkpoint (and its writes) created by the given runs."""
-        self.service.delete_for_runs(list(run_ids))
+        if self.service is None:
+            return self._bridge(self.adelete_for_runs(run_ids), "delete_for_runs")
+        self.service.delete_for_runs(builtins.list(run_ids))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str, *, actor_id: Optional[str] = None) -> None:
         """Copy every checkpoint and write of a thread to another thread id."""
+        if self.service is None:
+            return self._bridge(self.acopy_thread(source_thread_id, target_thread_id, actor_id=actor_id), "copy_thread")
         self.service.copy_thread(
             self._thread_for_id(source_thread_id, actor_id), self._thread_for_id(target_thread_id, actor_id)
         )
+
+    def _prune_args(
+        self, thread_ids: Sequence[str], strategy: str, keep_last: Optional[int], actor_id: Optional[str]
+    ) -> tuple[builtins.list[ThreadKey], str, int]:
+        if keep_last is not None and strategy == "keep_latest":
+            strategy = "keep_last"
+        threads = [self._thread_for_id(t, actor_id) for t in thread_ids]
+        return threads, strategy, keep_last if keep_last is not None else 1
 
     def prune(
         self,
@@ -297,16 +391,13 @@ class RepositorySaver(BaseCheckpointSaver[str]):
                 newest checkpoints to keep per namespace.
             actor_id: the actor, for AgentCore layouts.
         """
-        if keep_last is not None and strategy == "keep_latest":
-            strategy = "keep_last"
-        threads = [self._thread_for_id(t, actor_id) for t in thread_ids]
-        self.service.prune(threads, strategy, keep_last if keep_last is not None else 1)
+        if self.service is None:
+            return self._bridge(
+                self.aprune(thread_ids, strategy=strategy, keep_last=keep_last, actor_id=actor_id), "prune"
+            )
+        self.service.prune(*self._prune_args(thread_ids, strategy, keep_last, actor_id))
 
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        """Writes and seed per channel along the ancestry, in one walk of the namespace."""
-        history = self.service.channel_history(self._key(config), list(channels))
+    def _history(self, history: Mapping[str, Any]) -> dict[str, DeltaChannelHistory]:
         result: dict[str, DeltaChannelHistory] = {}
         for ch, h in history.items():
             entry: DeltaChannelHistory = {
@@ -316,6 +407,16 @@ class RepositorySaver(BaseCheckpointSaver[str]):
                 entry["seed"] = self._loads(h.seed.payload)
             result[ch] = entry
         return result
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Writes and seed per channel along the ancestry, in one walk of the namespace."""
+        if self.service is None:
+            return self._bridge(
+                self.aget_delta_channel_history(config=config, channels=channels), "get_delta_channel_history"
+            )
+        return self._history(self.service.channel_history(self._key(config), builtins.list(channels)))
 
     def get_next_version(self, current: Optional[str], channel: None) -> str:
         """Monotonic string versions that sort lexicographically (as InMemorySaver's)."""
@@ -327,9 +428,11 @@ class RepositorySaver(BaseCheckpointSaver[str]):
             current_v = int(str(current).split(".")[0])
         return f"{current_v + 1:032}.{random.random():016}"
 
-    # -- async API (runs the sync use cases in worker threads) ----------------------------
+    # -- async API (native on an async repository; a sync one runs in the saver's executor) --
     async def aget_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
-        return await run_blocking(self.get_tuple, config)
+        key = self._key(config)
+        record = await self._aservice.aget(key)
+        return None if record is None else self._to_tuple(record, config if key.checkpoint_id is not None else None)
 
     async def alist(
         self,
@@ -339,13 +442,12 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         before: Optional[RunnableConfig] = None,
         limit: Optional[int] = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        iterator = self.list(config, filter=filter, before=before, limit=limit)
-        sentinel = object()
-        while True:
-            item = await run_blocking(next, iterator, sentinel)
-            if item is sentinel:
-                return
-            yield item  # type: ignore[misc]
+        query = self._query(config, filter, before, limit)
+        async for record in self._aservice.alist(query):
+            yield self._to_tuple(record)
+
+    async def _alist_all(self, query: CheckpointQuery) -> builtins.list[CheckpointTuple]:
+        return [self._to_tuple(r) async for r in self._aservice.alist(query)]
 
     async def aput(
         self,
@@ -354,7 +456,9 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        return await run_blocking(self.put, config, checkpoint, metadata, new_versions)
+        stored, blobs = self._to_stored(config, checkpoint, metadata, new_versions)
+        await self._aservice.aput(stored, blobs)
+        return self._config(stored.thread, stored.checkpoint_ns, stored.checkpoint_id)
 
     async def aput_writes(
         self,
@@ -363,16 +467,18 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        await run_blocking(self.put_writes, config, writes, task_id, task_path)
+        await self._aservice.aput_writes(self._to_writes(config, writes, task_id, task_path))
 
     async def adelete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
-        await run_blocking(self.delete_thread, thread_id, actor_id)
+        await self._aservice.adelete_thread(self._thread_arg(thread_id), actor_id if self.require_actor_id else None)
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        await run_blocking(self.delete_for_runs, run_ids)
+        await self._aservice.adelete_for_runs(builtins.list(run_ids))
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str, *, actor_id: Optional[str] = None) -> None:
-        await run_blocking(self.copy_thread, source_thread_id, target_thread_id, actor_id=actor_id)
+        await self._aservice.acopy_thread(
+            self._thread_for_id(source_thread_id, actor_id), self._thread_for_id(target_thread_id, actor_id)
+        )
 
     async def aprune(
         self,
@@ -382,14 +488,15 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         keep_last: Optional[int] = None,
         actor_id: Optional[str] = None,
     ) -> None:
-        await run_blocking(self.prune, thread_ids, strategy=strategy, keep_last=keep_last, actor_id=actor_id)
+        await self._aservice.aprune(*self._prune_args(thread_ids, strategy, keep_last, actor_id))
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
-        return await run_blocking(self.get_delta_channel_history, config=config, channels=channels)
+        history = await self._aservice.achannel_history(self._key(config), builtins.list(channels))
+        return self._history(history)
 
-    # -- context manager support -----------------------------------------------------------
+    # -- resources -----------------------------------------------------------------------------
     def __enter__(self) -> RepositorySaver:
         return self
 
@@ -400,7 +507,16 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await run_blocking(self.close)
+        await self.aclose()
 
     def close(self) -> None:
-        """Release resources the saver owns (nothing for borrowed clients)."""
+        """Release what this saver's container built (clients, pools, threads); borrowed clients stay open."""
+        container, self._container = self._container, None
+        if container is not None:
+            container.shutdown_resources()
+
+    async def aclose(self) -> None:
+        """``close()`` for async code (threads are joined off the event loop)."""
+        container, self._container = self._container, None
+        if container is not None:
+            await asyncio.get_running_loop().run_in_executor(None, container.shutdown_resources)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, Optional
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from ..container import create_container
+from ..container import PersistenceContainer, create_container
 from ..domain.errors import ConfigurationError
-from ._async import run_blocking
-from .checkpoint import RepositorySaver, default_serde
+from ..domain.ports import ResourceProvisioner
+from .checkpoint import RepositorySaver
 
 __all__ = ["DynamoDBSaver"]
-
-_S3_KEYS = {"bucket_name", "endpoint_url", "region_name", "prefix", "manage_lifecycle", "client", "offload_threshold_bytes"}
 
 
 class DynamoDBSaver(RepositorySaver):
@@ -67,35 +66,45 @@ class DynamoDBSaver(RepositorySaver):
         if s3_offload_config is not None:
             if not isinstance(s3_offload_config, Mapping):
                 raise ConfigurationError("s3_offload_config must be a dict with bucket_name")
-            unknown = set(s3_offload_config) - _S3_KEYS
-            if unknown:
-                raise ConfigurationError(
-                    f"unknown option s3_offload_config.{sorted(unknown)[0]} (known: {', '.join(sorted(_S3_KEYS))})"
-                )
             offload = dict(s3_offload_config)
             if "offload_threshold_bytes" in offload:
                 config["offload_threshold_bytes"] = offload.pop("offload_threshold_bytes")
-            if not offload.get("bucket_name"):
-                raise ConfigurationError("missing option s3_offload_config.bucket_name")
             section["s3_offload"] = offload
-        self.container = create_container(config)
-        super().__init__(self.container.checkpoint_service(), serde=serde or default_serde())
-        self.table_name = table_name
-        self.repository = self.container.checkpoint_repository()
-        self.blob_store = self.container.blob_store()
+        self._adopt(create_container(config), serde)
 
-    def setup(self, *, enable_ttl: bool = True) -> None:
+    def _adopt(self, container: PersistenceContainer, serde: Optional[SerializerProtocol]) -> None:
+        options = container.options()
+        assert options.dynamodb is not None
+        self.table_name = options.dynamodb.table_name
+        self.repository = container.checkpoint_repository()
+        self.blob_store = container.blob_store()
+        RepositorySaver.__init__(self, container.checkpoint_service(), serde=serde, container=container)
+
+    @classmethod
+    def from_container(
+        cls, container: PersistenceContainer, *, serde: Optional[SerializerProtocol] = None
+    ) -> DynamoDBSaver:
+        """A saver over the container's DynamoDB (+S3) repositories; the saver owns the container."""
+        saver = cls.__new__(cls)
+        saver._adopt(container, serde)
+        return saver
+
+    def setup(self) -> None:
         """Create the table (on-demand, TTL on ``ttl``) and the offload bucket if missing.
 
         Meant for local development and tests; production resources come from
         the CloudFormation template.
         """
-        from ..adapters.dynamodb.setup import create_table
+        for resource in (self.repository, self.blob_store):
+            if isinstance(resource, ResourceProvisioner):
+                resource.setup()
 
-        create_table(self.repository.client, self.table_name, enable_ttl=enable_ttl)
-        if self.blob_store is not None:
-            self.blob_store.create_bucket()
+    def verify(self) -> None:
+        """Check the table (key schema) and the offload bucket; errors name what is wrong."""
+        for resource in (self.repository, self.blob_store):
+            if isinstance(resource, ResourceProvisioner):
+                resource.verify()
 
-    async def asetup(self, *, enable_ttl: bool = True) -> None:
-        """``setup()`` in a worker thread."""
-        await run_blocking(self.setup, enable_ttl=enable_ttl)
+    async def asetup(self) -> None:
+        """``setup()`` off the event loop."""
+        await asyncio.get_running_loop().run_in_executor(None, self.setup)

@@ -114,8 +114,10 @@ class RepositoryStore(BaseStore):
         *,
         index: Optional[Mapping[str, Any]] = None,
         ttl: Optional[TTLConfig] = None,
+        container: Optional[Any] = None,
     ) -> None:
         self.service = service
+        self._container = container
         self.index_config: Optional[dict[str, Any]] = None
         self.embeddings: Optional[Embeddings] = None
         self._fields: list[_TokenizedPath] = []
@@ -359,8 +361,11 @@ class RepositoryStore(BaseStore):
         return True
 
     def close(self) -> None:
-        """Stop the TTL sweeper if one runs (clients belong to the container)."""
+        """Stop the TTL sweeper and release what this store's container built (borrowed clients stay open)."""
         self.stop_ttl_sweeper()
+        container, self._container = self._container, None
+        if container is not None:
+            container.shutdown_resources()
 
     def __enter__(self) -> RepositoryStore:
         return self

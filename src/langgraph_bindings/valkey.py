@@ -1,40 +1,34 @@
 """Valkey savers with the seed APIs: ValkeySaver, AsyncValkeySaver and AgentCoreValkeySaver.
 
-Thin classes: each composes a ValkeyCheckpointRepository through the
-container (client injected) and inherits everything else from
-RepositorySaver, so both the sync and the async API work on every class.
+Thin classes: each asks the container for the checkpoint use cases over the
+client it is given, and inherits everything else from RepositorySaver. A sync
+client serves the sync API directly and the async API through the saver's own
+thread pool (as many threads as the client has connections); a
+``valkey.asyncio`` client is used as given by a native async repository, and
+serves sync calls made from other threads while its event loop runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Optional
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Optional, Union
 
+from dependency_injector import providers
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from ..container import PersistenceContainer, create_container
 from ..domain.errors import InvalidInputError
 from ..domain.models import ThreadKey
+from ..domain.policies import RetryPolicy
 from .checkpoint import RepositorySaver
 
 __all__ = ["ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver"]
 
 _UNSET: Any = object()
-
-
-def _compose(client: Any, *, layout: str, ttl: Optional[float], retry: Any) -> Any:
-    """The checkpoint service over ``client``, wired by the container."""
-    from dependency_injector import providers
-
-    from ..container import create_container
-
-    container = create_container({"backend": "valkey", "ttl_seconds": ttl, "valkey": {"layout": layout}})
-    container.valkey.client.override(providers.Object(client))
-    container.valkey.retry_policy.override(providers.Object(retry))
-    return container.checkpoint_service()
+RetryArg = Union[RetryPolicy, int, None]
 
 
 def _clients() -> Any:
@@ -43,15 +37,26 @@ def _clients() -> Any:
     return clients
 
 
+def _retry_policy(retry: RetryArg) -> RetryPolicy:
+    if isinstance(retry, RetryPolicy):
+        return retry
+    if retry is None:
+        return RetryPolicy(attempts=1)
+    if isinstance(retry, int) and not isinstance(retry, bool):
+        return RetryPolicy(attempts=retry)
+    raise InvalidInputError(f"retry must be a RetryPolicy, an int of attempts or None, got {retry!r}")
+
+
 class ValkeySaver(RepositorySaver):
     """A LangGraph checkpointer on Valkey (standalone or cluster), sync and async API.
 
     Args:
-        client: a ``valkey.Valkey`` or ``valkey.cluster.ValkeyCluster`` (a
-            valkey.asyncio client works too: a sync twin is derived from it).
+        client: a ``valkey.Valkey`` or ``valkey.cluster.ValkeyCluster`` (or a
+            valkey.asyncio client, used as given for the async API). The
+            client stays yours: ``close()`` never closes it.
         ttl: seconds every key of a thread lives after the thread's last write.
         serde: serializer (default JsonPlusSerializer with pickle off).
-        retry: a tenacity ``Retrying`` for transient errors (None: no retries).
+        retry: a ``RetryPolicy`` (or a number of attempts) for transient errors.
 
     Example:
         >>> with ValkeySaver.from_conn_string("valkey://localhost:6379", ttl_seconds=3600) as saver:
@@ -69,26 +74,67 @@ class ValkeySaver(RepositorySaver):
         serde: Optional[SerializerProtocol] = None,
         *,
         retry: Any = _UNSET,
-        sync_client: Any = None,
+        pool_size: Optional[int] = None,
     ) -> None:
-        self.client = client
-        clients = _clients()
-        if sync_client is None:
-            sync_client = clients.sync_client_from_async(client) if clients.is_async_client(client) else client
-        self.sync_client = sync_client
-        self._owns_sync_client = sync_client is not client and clients.is_async_client(client)
-        if retry is _UNSET:
-            from ..wiring.valkey import retry_policy
+        if pool_size is None:
+            # As many threads (sync client) or calls in flight (async client) as
+            # the client's pool has connections; 10 when the pool is unbounded.
+            limit = _clients().pool_limit(client)
+            pool_size = limit if limit is not None and limit <= 1024 else 10
+        container = create_container(
+            {
+                "backend": "valkey",
+                "ttl_seconds": ttl,
+                "valkey": {
+                    "layout": self._layout,
+                    "pool_size": pool_size,
+                    "retry_attempts": self._default_retry_attempts,
+                },
+            }
+        )
+        if retry is not _UNSET:
+            container.valkey.retry_policy.override(providers.Object(_retry_policy(retry)))
+        if _clients().is_async_client(client):
+            container.valkey.async_client.override(providers.Object(client))
+        else:
+            container.valkey.client.override(providers.Object(client))
+        self._adopt(container, serde)
 
-            retry = retry_policy(self._default_retry_attempts)
-        self.ttl = ttl
-        service = _compose(sync_client, layout=self._layout, ttl=ttl, retry=retry)
-        super().__init__(service, serde=serde, require_actor_id=self._require_actor_id)
+    def _adopt(self, container: PersistenceContainer, serde: Optional[SerializerProtocol]) -> None:
+        backend = container.valkey
+        self.ttl = container.options().ttl_seconds
+        if backend.async_client.overridden:
+            self.client = backend.async_client()
+            service, async_service = None, container.async_checkpoint_service()
+        else:
+            self.client = backend.client()
+            service, async_service = container.checkpoint_service(), None
+        RepositorySaver.__init__(
+            self,
+            service,
+            serde=serde,
+            require_actor_id=self._require_actor_id,
+            async_service=async_service,
+            container=container,
+        )
+
+    @classmethod
+    def from_container(
+        cls, container: PersistenceContainer, *, serde: Optional[SerializerProtocol] = None
+    ) -> ValkeySaver:
+        """A saver over the container's Valkey client (built from ``valkey.url``); closing it closes the client."""
+        saver = cls.__new__(cls)
+        saver._init_defaults()
+        saver._adopt(container, serde)
+        return saver
+
+    def _init_defaults(self) -> None:
+        """Attributes a subclass sets in ``__init__`` (``from_container`` skips ``__init__``)."""
 
     @property
     def repository(self) -> Any:
-        """The ValkeyCheckpointRepository under this saver."""
-        return self.service.repository
+        """The Valkey checkpoint repository under this saver (sync or async)."""
+        return (self.service or self.async_service).repository  # type: ignore[union-attr]
 
     @classmethod
     @contextlib.contextmanager
@@ -108,16 +154,18 @@ class ValkeySaver(RepositorySaver):
             conn_string: ``valkey://[user:password@]host:port[/db]``; ``valkeys://``
                 for TLS; ``redis://`` and ``rediss://`` work too.
             ttl_seconds: TTL of every key of a thread, refreshed on write.
-            pool_size: most connections kept open.
+            pool_size: most connections kept open (and threads for the async API).
             serde: serializer.
             cluster: force cluster mode (None: ask the server).
-            kwargs: more constructor options (``retry=``) and valkey-py options
-                (``socket_timeout=``, ``ssl_ca_certs=``...).
+            kwargs: more constructor options (``retry=``, ``default_actor_id=``)
+                and valkey-py options (``socket_timeout=``, ``ssl_ca_certs=``...).
         """
         own = {k: kwargs.pop(k) for k in ("retry", "default_actor_id") if k in kwargs}
         client = _clients().client_from_url(conn_string, pool_size=pool_size, cluster=cluster, **kwargs)
         try:
-            yield cls(client, ttl=ttl_seconds, serde=serde, **own)
+            saver = cls(client, ttl=ttl_seconds, serde=serde, pool_size=pool_size, **own)
+            with saver:
+                yield saver
         finally:
             client.close()
 
@@ -133,33 +181,17 @@ class ValkeySaver(RepositorySaver):
     ) -> Iterator[Any]:
         """A saver over an existing ``valkey.ConnectionPool`` (the pool stays open: it is yours)."""
         client = _clients().client_from_pool(pool)
-        yield cls(client, ttl=ttl_seconds, serde=serde, **kwargs)
-
-    def close(self) -> None:
-        """Close the sync twin this saver derived from an async client (borrowed clients stay open)."""
-        if self._owns_sync_client:
-            self.sync_client.close()
+        with cls(client, ttl=ttl_seconds, serde=serde, pool_size=pool.max_connections, **kwargs) as saver:
+            yield saver
 
 
 class AsyncValkeySaver(ValkeySaver):
     """ValkeySaver over ``valkey.asyncio``: ``async with AsyncValkeySaver.from_conn_string(url)``.
 
-    The use cases run in worker threads over a sync twin of the async client
-    (same server, credentials and TLS), so the event loop never blocks. Sync
-    methods work from any thread that is not running an event loop; called
-    from inside a running loop they raise (the call would stall the loop).
+    The async API runs on the async client as given (never a sync twin of it).
+    Sync methods work from other threads while the client's event loop runs;
+    called from inside that loop they raise (the call would stall the loop).
     """
-
-    def _guard(self, name: str) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        raise InvalidInputError(
-            f"{type(self).__name__}.{name}() is synchronous and was called from inside a running event "
-            f"loop, where it would block the loop: use `await saver.a{name}(...)` there, or call "
-            f"{name}() from another thread"
-        )
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -173,27 +205,16 @@ class AsyncValkeySaver(ValkeySaver):
         cluster: Optional[bool] = None,
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
-        """An async saver on new connection pools (async client and its sync twin), closed on exit."""
-        import valkey.asyncio
-        import valkey.cluster
-
-        from ._async import run_blocking
-
-        own = {k: kwargs.pop(k) for k in ("retry",) if k in kwargs}
-        clients = _clients()
-        sync_client = await run_blocking(
-            clients.client_from_url, conn_string, pool_size=pool_size, cluster=cluster, **kwargs
-        )
-        if isinstance(sync_client, valkey.cluster.ValkeyCluster):
-            aclient: Any = valkey.asyncio.ValkeyCluster.from_url(conn_string, **kwargs)
-        else:
-            aclient = clients.async_client_from_url(conn_string, pool_size=pool_size, **kwargs)
-        saver = cls(aclient, ttl=ttl_seconds, serde=serde, sync_client=sync_client, **own)
+        """An async saver on a new async connection pool, closed on exit."""
+        own = {k: kwargs.pop(k) for k in ("retry", "default_actor_id") if k in kwargs}
+        client = _clients().async_client_from_url(conn_string, pool_size=pool_size, cluster=cluster, **kwargs)
+        if inspect.isawaitable(client):
+            client = await client
         try:
-            yield saver
+            async with cls(client, ttl=ttl_seconds, serde=serde, pool_size=pool_size, **own) as saver:
+                yield saver
         finally:
-            await aclient.aclose()
-            await run_blocking(sync_client.close)
+            await client.aclose()
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -205,75 +226,12 @@ class AsyncValkeySaver(ValkeySaver):
         serde: Optional[SerializerProtocol] = None,
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
-        """An async saver over a valkey.asyncio ``ConnectionPool`` (yours to close)."""
+        """An async saver over a valkey.asyncio ``ConnectionPool`` (the pool stays yours)."""
         import valkey.asyncio
 
-        from ._async import run_blocking
-
-        aclient = valkey.asyncio.Valkey(connection_pool=pool)
-        sync_client = _clients().client_from_pool(pool)
-        yield cls(aclient, ttl=ttl_seconds, serde=serde, sync_client=sync_client, **kwargs)
-        await run_blocking(sync_client.close)
-
-    # -- sync API, guarded against use inside the running loop ---------------------------
-    def get_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
-        self._guard("get_tuple")
-        return super().get_tuple(config)
-
-    def list(
-        self,
-        config: Optional[RunnableConfig],
-        *,
-        filter: Optional[dict[str, Any]] = None,
-        before: Optional[RunnableConfig] = None,
-        limit: Optional[int] = None,
-    ) -> Iterator[CheckpointTuple]:
-        # A generator: the guard runs on first next(), which alist does in a worker thread.
-        self._guard("list")
-        yield from super().list(config, filter=filter, before=before, limit=limit)
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        self._guard("put")
-        return super().put(config, checkpoint, metadata, new_versions)
-
-    def put_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        self._guard("put_writes")
-        super().put_writes(config, writes, task_id, task_path)
-
-    def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
-        self._guard("delete_thread")
-        super().delete_thread(thread_id, actor_id)
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        self._guard("delete_for_runs")
-        super().delete_for_runs(run_ids)
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str, *, actor_id: Optional[str] = None) -> None:
-        self._guard("copy_thread")
-        super().copy_thread(source_thread_id, target_thread_id, actor_id=actor_id)
-
-    def prune(
-        self,
-        thread_ids: Sequence[str],
-        *,
-        strategy: str = "keep_latest",
-        keep_last: Optional[int] = None,
-        actor_id: Optional[str] = None,
-    ) -> None:
-        self._guard("prune")
-        super().prune(thread_ids, strategy=strategy, keep_last=keep_last, actor_id=actor_id)
-
-    def get_delta_channel_history(self, *, config: RunnableConfig, channels: Sequence[str]) -> Mapping[str, Any]:
-        self._guard("get_delta_channel_history")
-        return super().get_delta_channel_history(config=config, channels=channels)
+        client = valkey.asyncio.Valkey(connection_pool=pool)
+        async with cls(client, ttl=ttl_seconds, serde=serde, pool_size=pool.max_connections, **kwargs) as saver:
+            yield saver
 
 
 class AgentCoreValkeySaver(ValkeySaver):
@@ -289,7 +247,7 @@ class AgentCoreValkeySaver(ValkeySaver):
         client: a sync or valkey.asyncio client (standalone or cluster).
         ttl: seconds every key of a session lives after its last write.
         serde: serializer.
-        retry: tenacity policy (default: 3 attempts, exponential backoff).
+        retry: a ``RetryPolicy`` or a number of attempts (default: 3).
         default_actor_id: actor used when a config, ``copy_thread`` or
             ``prune`` names none (``delete_thread`` without an actor deletes
             every actor's session).
@@ -306,13 +264,16 @@ class AgentCoreValkeySaver(ValkeySaver):
         serde: Optional[SerializerProtocol] = None,
         *,
         retry: Any = _UNSET,
-        sync_client: Any = None,
+        pool_size: Optional[int] = None,
         default_actor_id: Optional[str] = None,
     ) -> None:
         if default_actor_id is not None and (not isinstance(default_actor_id, str) or not default_actor_id):
             raise InvalidInputError(f"default_actor_id must be a non-empty string, got {default_actor_id!r}")
         self.default_actor_id = default_actor_id
-        super().__init__(client, ttl, serde, retry=retry, sync_client=sync_client)
+        super().__init__(client, ttl, serde, retry=retry, pool_size=pool_size)
+
+    def _init_defaults(self) -> None:
+        self.default_actor_id = None
 
     def _thread(self, config: Optional[RunnableConfig], *, what: str = "config") -> ThreadKey:
         if self.default_actor_id is not None:

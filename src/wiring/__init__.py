@@ -1,1 +1,23 @@
-"""Per-backend sub-containers: each provides the repositories of one backend."""
+"""Backend containers and the options schema; ``BACKENDS`` is the one registry.
+
+Adding a backend: a folder under ``adapters/``, an options class and its
+``BACKEND_OPTIONS`` entry in ``options.py``, a container implementing
+``base.BackendContainer`` and its entry here, and a file in ``tests/backends/``.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers
+
+from .dynamodb import DynamoDBBackend
+from .memory import MemoryBackend
+from .valkey import ValkeyBackend
+
+__all__ = ["BACKENDS"]
+
+BACKENDS: dict[str, type[containers.DeclarativeContainer]] = {
+    "memory": MemoryBackend,
+    "valkey": ValkeyBackend,
+    "dynamodb": DynamoDBBackend,
+}
+"""Backend name -> its container class (selected by ``options.backend``)."""

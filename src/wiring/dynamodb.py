@@ -1,134 +1,87 @@
-"""Sub-container for DynamoDB (+ S3 offload): builds the boto3 clients and the two adapters.
+"""Backend container: DynamoDB, with payloads over the threshold offloaded to S3.
 
-Options (section ``dynamodb`` of the root configuration)::
-
-    dynamodb:
-      table_name: my-checkpoints        # required
-      region_name: us-east-1
-      endpoint_url: http://127.0.0.1:8000
-      session: <boto3.Session>          # objects are accepted from Python
-      boto_config: <botocore Config>    # merged over the library's defaults, never replaced
-      client: <boto3 dynamodb client>   # use this client as is
-      s3_offload:                       # offload payloads over offload_threshold_bytes
-        bucket_name: my-bucket          # required in this section
-        endpoint_url: http://...
-        client: <boto3 s3 client>
-
-boto3 is imported only when a client is built.
+boto3 is imported only when a client is built. Clients the container builds
+(from ``session``, ``region_name``, ``endpoint_url`` and ``boto_config``, the
+user's Config merged over ours) are Resources closed by ``shutdown_resources()``;
+a client passed as ``dynamodb.client`` or ``dynamodb.s3_offload.client`` is
+used as is and never closed here.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import Any, Optional
 
-from dependency_injector import containers, providers
+from dependency_injector import providers, resources
 
-from ..domain.errors import ConfigurationError
+from .base import BackendContainer, ExecutorResource, retry_policy
+from .options import DynamoDBOptions, S3OffloadOptions, blob_ttl_days
 
-__all__ = ["DynamoDBBackend", "DYNAMODB_OPTIONS", "merged_boto_config", "blob_ttl_days"]
-
-DYNAMODB_OPTIONS: dict[str, tuple[Any, bool]] = {
-    "table_name": (str, True),
-    "region_name": ((str, type(None)), False),
-    "endpoint_url": ((str, type(None)), False),
-    "session": (object, False),
-    "boto_config": (object, False),
-    "client": (object, False),
-    "s3_offload": ((dict, type(None)), False),
-}
-"""Options of the ``dynamodb`` section: name -> (types, required)."""
-
-_S3_OPTIONS = {"bucket_name", "endpoint_url", "client", "region_name", "prefix", "manage_lifecycle"}
+__all__ = ["DynamoDBBackend", "AwsClientResource"]
 
 
-def merged_boto_config(user_config: Any = None, *, s3: bool = False, endpoint_url: Optional[str] = None) -> Any:
-    """The library's defaults (standard retries, 5 attempts) with the user's Config merged over them."""
-    from botocore.config import Config
+class AwsClientResource(resources.Resource[Any]):
+    """A boto3 client: the user's as given, or one built here and closed on shutdown."""
 
-    defaults: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 5}, "user_agent_extra": "langgraph-checkpoint-aws-hex"}
-    if s3 and endpoint_url:
-        defaults["s3"] = {"addressing_style": "path"}
-    base = Config(**defaults)
-    return base.merge(user_config) if user_config is not None else base
+    def init(self, service: str, given: Any, session: Any, region_name: Optional[str],
+             endpoint_url: Optional[str], boto_config: Any) -> Any:
+        self.owned = given is None
+        if given is not None:
+            return given
+        from ..adapters.aws.clients import build_client
 
-
-def _session(section: Mapping[str, Any]) -> Any:
-    session = section.get("session")
-    if session is not None:
-        return session
-    import boto3
-
-    return boto3.session.Session(region_name=section.get("region_name"))
-
-
-def _dynamodb_client(section: Mapping[str, Any]) -> Any:
-    if section.get("client") is not None:
-        return section["client"]
-    return _session(section).client(
-        "dynamodb",
-        region_name=section.get("region_name"),
-        endpoint_url=section.get("endpoint_url"),
-        config=merged_boto_config(section.get("boto_config")),
-    )
-
-
-def _s3_section(section: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
-    offload = section.get("s3_offload")
-    if not offload:
-        return None
-    unknown = set(offload) - _S3_OPTIONS
-    if unknown:
-        raise ConfigurationError(
-            f"unknown option dynamodb.s3_offload.{sorted(unknown)[0]} (known: {', '.join(sorted(_S3_OPTIONS))})"
+        return build_client(
+            service,
+            session=session,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            boto_config=boto_config,
+            s3_path_style=service == "s3" and endpoint_url is not None,
         )
-    if not isinstance(offload.get("bucket_name"), str) or not offload["bucket_name"]:
-        raise ConfigurationError("missing option dynamodb.s3_offload.bucket_name")
-    return offload
+
+    def shutdown(self, client: Any) -> None:
+        if getattr(self, "owned", False) and client is not None:
+            client.close()
 
 
-def _s3_client(section: Mapping[str, Any]) -> Any:
-    offload = _s3_section(section)
-    if offload is None:
-        return None
-    if offload.get("client") is not None:
-        return offload["client"]
-    endpoint = offload.get("endpoint_url")
-    return _session(section).client(
-        "s3",
-        region_name=offload.get("region_name") or section.get("region_name"),
-        endpoint_url=endpoint,
-        config=merged_boto_config(section.get("boto_config"), s3=True, endpoint_url=endpoint),
-    )
+class _S3ClientResource(AwsClientResource):
+    """The S3 client, only when offload is configured."""
+
+    def init(self, section: DynamoDBOptions) -> Any:  # type: ignore[override]
+        offload = section.s3_offload
+        if offload is None:
+            self.owned = False
+            return None
+        return super().init(
+            "s3",
+            offload.client,
+            section.session,
+            offload.region_name or section.region_name,
+            offload.endpoint_url,
+            section.boto_config,
+        )
 
 
-def _repository(client: Any, section: Mapping[str, Any], ttl_seconds: Optional[float], batch_retry: Any) -> Any:
+def _repository(client: Any, section: DynamoDBOptions, ttl_seconds: Optional[float], backoff: Any) -> Any:
     from ..adapters.dynamodb.checkpoints import DynamoDBCheckpointRepository
 
     return DynamoDBCheckpointRepository(
-        client=client, table_name=section["table_name"], ttl_seconds=ttl_seconds, batch_retry=batch_retry
+        client=client, table_name=section.table_name, ttl_seconds=ttl_seconds, backoff=backoff
     )
 
 
-def _blob_store(client: Any, section: Mapping[str, Any]) -> Any:
-    offload = _s3_section(section)
+def _blob_store(client: Any, offload: Optional[S3OffloadOptions], ttl_seconds: Optional[float], backoff: Any) -> Any:
     if offload is None or client is None:
         return None
     from ..adapters.s3.blobs import S3BlobStore
 
     return S3BlobStore(
         client=client,
-        bucket_name=offload["bucket_name"],
-        prefix=offload.get("prefix", ""),
-        manage_lifecycle=offload.get("manage_lifecycle", True),
+        bucket_name=offload.bucket_name,
+        prefix=offload.prefix,
+        manage_lifecycle=offload.manage_lifecycle,
+        lifecycle_days=blob_ttl_days(ttl_seconds),
+        backoff=backoff,
     )
-
-
-def _batch_retry() -> Any:
-    from ..adapters.dynamodb.checkpoints import default_batch_retry
-
-    return default_batch_retry()
 
 
 def _max_inline_bytes() -> int:
@@ -137,37 +90,39 @@ def _max_inline_bytes() -> int:
     return MAX_INLINE_BYTES
 
 
-def blob_ttl_days(ttl_seconds: Optional[float]) -> Optional[int]:
-    """Days an offloaded object must live to outlast items of ``ttl_seconds`` (rounded up)."""
-    return None if ttl_seconds is None else max(1, math.ceil(ttl_seconds / 86400))
+class DynamoDBBackend(BackendContainer):
+    """Checkpoints in one DynamoDB table, large payloads offloaded to S3 when configured.
 
+    Override ``dynamodb_client`` or ``s3_client`` to inject your own boto3 clients.
+    """
 
-def _unsupported(what: str) -> Any:
-    raise ConfigurationError(
-        f"backend 'dynamodb' provides checkpoints only; {what} is not available on it "
-        "(use backend 'memory' for the store and the cache)"
+    options = BackendContainer.options
+    section = options.provided.dynamodb
+    dynamodb_client = providers.Resource(
+        AwsClientResource,
+        "dynamodb",
+        section.client,
+        section.session,
+        section.region_name,
+        section.endpoint_url,
+        section.boto_config,
     )
-
-
-class DynamoDBBackend(containers.DeclarativeContainer):
-    """Checkpoints in one DynamoDB table, large payloads offloaded to S3 when configured."""
-
-    config = providers.Configuration()
-    """The root configuration (this backend reads ``ttl_seconds`` and ``dynamodb.*``)."""
-
-    dynamodb_client = providers.Singleton(_dynamodb_client, section=config.dynamodb)
-    s3_client = providers.Singleton(_s3_client, section=config.dynamodb)
-    batch_retry = providers.Singleton(_batch_retry)
+    s3_client = providers.Resource(_S3ClientResource, section)
+    retry_policy = providers.Singleton(retry_policy, section.retry_attempts)
     checkpoint_repository = providers.Singleton(
         _repository,
         client=dynamodb_client,
-        section=config.dynamodb,
-        ttl_seconds=config.ttl_seconds,
-        batch_retry=batch_retry,
+        section=section,
+        ttl_seconds=options.provided.ttl_seconds,
+        backoff=retry_policy,
     )
-    blob_store = providers.Singleton(_blob_store, client=s3_client, section=config.dynamodb)
+    blob_store = providers.Singleton(
+        _blob_store,
+        client=s3_client,
+        offload=section.s3_offload,
+        ttl_seconds=options.provided.ttl_seconds,
+        backoff=retry_policy,
+    )
     max_inline_bytes = providers.Callable(_max_inline_bytes)
-    item_repository = providers.Callable(_unsupported, "the store (create_store)")
-    vector_index = providers.Callable(_unsupported, "the store's vector index")
-    cache_repository = providers.Callable(_unsupported, "the cache (create_cache)")
-
+    # botocore keeps 10 connections per client by default: as many workers.
+    executor = providers.Resource(ExecutorResource, max_workers=10, name="lgaws-dynamodb")

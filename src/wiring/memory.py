@@ -1,33 +1,35 @@
-"""Sub-container for the in-memory backend (no server, the embedded default)."""
+"""Backend container: in-process memory (no server; the embedded default)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import Any, Optional
 
-from dependency_injector import containers, providers
+from dependency_injector import providers
 
 from ..adapters.memory.blobs import InMemoryBlobStore
+from ..adapters.memory.cache import InMemoryCacheRepository
 from ..adapters.memory.checkpoints import InMemoryCheckpointRepository
+from ..adapters.memory.items import InMemoryItemRepository, InMemoryVectorIndex
+from .base import BackendContainer, CacheBackend, ExecutorResource, StoreBackend, retry_policy
 
 __all__ = ["MemoryBackend"]
 
 
-def _memory(module: str) -> Any:
-    return importlib.import_module(f"langgraph_checkpoint_aws.adapters.memory.{module}")
+def _blob_store(offload: bool) -> Optional[InMemoryBlobStore]:
+    return InMemoryBlobStore() if offload else None
 
 
-class MemoryBackend(containers.DeclarativeContainer):
-    """Repositories kept in process memory."""
+class MemoryBackend(BackendContainer, StoreBackend, CacheBackend):
+    """Repositories kept in process memory (checkpoints, blobs, store items, vectors, cache)."""
 
-    config = providers.Configuration()
-    """The root configuration (this backend reads ``ttl_seconds`` and ``memory.*``)."""
-
-    checkpoint_repository = providers.Singleton(InMemoryCheckpointRepository, ttl_seconds=config.ttl_seconds)
-    blob_store = providers.Singleton(
-        lambda offload: InMemoryBlobStore() if offload else None, offload=config.memory.offload
+    options = BackendContainer.options
+    checkpoint_repository = providers.Singleton(
+        InMemoryCheckpointRepository, ttl_seconds=options.provided.ttl_seconds
     )
-    item_repository = providers.Singleton(lambda: _memory("items").InMemoryItemRepository())
-    vector_index = providers.Singleton(lambda: _memory("items").InMemoryVectorIndex())
-    cache_repository = providers.Singleton(lambda: _memory("cache").InMemoryCacheRepository())
-    max_inline_bytes = providers.Object(None)
+    blob_store = providers.Singleton(_blob_store, offload=options.provided.memory.offload)
+    max_inline_bytes: providers.Provider[Any] = providers.Object(None)
+    retry_policy = providers.Singleton(retry_policy, options.provided.memory.retry_attempts)
+    executor = providers.Resource(ExecutorResource, max_workers=4, name="lgaws-memory")
+    item_repository = providers.Singleton(InMemoryItemRepository)
+    vector_index = providers.Singleton(InMemoryVectorIndex)
+    cache_repository = providers.Singleton(InMemoryCacheRepository)

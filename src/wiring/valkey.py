@@ -1,125 +1,80 @@
-"""Sub-container for the Valkey backend (imports valkey only when a provider is used).
+"""Backend container: Valkey, ElastiCache or Redis (standalone or cluster).
 
-Options (section ``valkey`` of the root configuration)::
-
-    valkey:
-      url: valkey://user:password@host:6379/0   # or valkeys://, redis://, rediss://
-      pool_size: 10
-      cluster: null          # null: ask the server; true/false to force
-      layout: plain          # or agentcore (AgentCoreValkeySaver's keys, actor_id required)
-      retry_attempts: 1      # >1: retry transient errors with exponential backoff
-
-The root ``ttl_seconds`` applies to every key of a thread, refreshed on write.
+valkey-py is imported only when a provider is used, so the package imports
+without it. The client built from ``valkey.url`` is a Resource closed by
+``shutdown_resources()``; a client a user supplies (``client.override(...)``)
+is never closed here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
-from dependency_injector import containers, providers
+from dependency_injector import providers, resources
 
-from ..domain.errors import ConfigurationError, TransientBackendError
+from ..domain.errors import ConfigurationError
+from .base import BackendContainer, ExecutorResource, retry_policy
 
-__all__ = ["ValkeyBackend", "retry_policy", "LAYOUTS", "OPTIONS"]
-
-LAYOUTS = ("plain", "agentcore")
-
-OPTIONS: dict[str, tuple[Any, bool]] = {
-    "url": (str, False),
-    "pool_size": (int, False),
-    "cluster": ((bool, type(None)), False),
-    "layout": (str, False),
-    "retry_attempts": (int, False),
-}
-"""Options of the ``valkey`` section: name -> (types, required)."""
+__all__ = ["ValkeyBackend", "ValkeyClientResource"]
 
 
-def _options(valkey: Optional[Mapping[str, Any]]) -> dict[str, Any]:
-    opts = {"url": None, "pool_size": 10, "cluster": None, "layout": "plain", "retry_attempts": 1}
-    opts.update(dict(valkey or {}))
-    if opts["layout"] not in LAYOUTS:
-        raise ConfigurationError(f"option valkey.layout must be one of {LAYOUTS}, got {opts['layout']!r}")
-    if not isinstance(opts["retry_attempts"], int) or opts["retry_attempts"] < 1:
-        raise ConfigurationError(f"option valkey.retry_attempts must be >= 1, got {opts['retry_attempts']!r}")
-    return opts
+class ValkeyClientResource(resources.Resource[Any]):
+    """A sync client for ``valkey.url``, closed on shutdown (never by garbage collection)."""
+
+    def init(self, url: Optional[str], pool_size: int, cluster: Optional[bool]) -> Any:
+        if not url:
+            raise ConfigurationError("valkey.url is required (e.g. valkey://localhost:6379)")
+        from ..adapters.valkey.clients import client_from_url
+
+        return client_from_url(url, pool_size=pool_size, cluster=cluster)
+
+    def shutdown(self, client: Any) -> None:
+        if client is not None:
+            client.close()
 
 
-def retry_policy(attempts: int, *, sleep: Any = None) -> Any:
-    """A tenacity policy: ``attempts`` tries, exponential backoff, TransientBackendError only.
+def _layout(name: str) -> Any:
+    from ..adapters.valkey import AGENTCORE_LAYOUT, PLAIN_LAYOUT
 
-    Returns None for a single attempt (no retry layer at all).
-    """
-    if attempts <= 1:
-        return None
-    import tenacity
-
-    kwargs: dict[str, Any] = {}
-    if sleep is not None:
-        kwargs["sleep"] = sleep
-    return tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(attempts),
-        wait=tenacity.wait_exponential(multiplier=0.05, min=0.05, max=2.0),
-        retry=tenacity.retry_if_exception_type(TransientBackendError),
-        reraise=True,
-        **kwargs,
-    )
+    return AGENTCORE_LAYOUT if name == "agentcore" else PLAIN_LAYOUT
 
 
-def _client(valkey: Optional[Mapping[str, Any]]) -> Iterator[Any]:
-    opts = _options(valkey)
-    if not opts["url"]:
-        raise ConfigurationError("missing option valkey.url (e.g. valkey://localhost:6379)")
-    from ..adapters.valkey.clients import client_from_url
+def _repository(client: Any, layout: str, ttl_seconds: Optional[float]) -> Any:
+    from ..adapters.valkey import ValkeyCheckpointRepository
 
-    client = client_from_url(opts["url"], pool_size=opts["pool_size"], cluster=opts["cluster"])
-    try:
-        yield client
-    finally:
-        client.close()
+    return ValkeyCheckpointRepository(client, layout=_layout(layout), ttl_seconds=ttl_seconds)
 
 
-def _retry(valkey: Optional[Mapping[str, Any]]) -> Any:
-    return retry_policy(_options(valkey)["retry_attempts"])
+def _async_repository(client: Any, layout: str, ttl_seconds: Optional[float]) -> Any:
+    from ..adapters.valkey import AsyncValkeyCheckpointRepository
+
+    return AsyncValkeyCheckpointRepository(client, layout=_layout(layout), ttl_seconds=ttl_seconds)
 
 
-def _repository(client: Any, valkey: Optional[Mapping[str, Any]], ttl_seconds: Optional[float], retry: Any) -> Any:
-    from ..adapters.valkey import (
-        AGENTCORE_LAYOUT,
-        PLAIN_LAYOUT,
-        ValkeyCheckpointRepository,
-    )
+class ValkeyBackend(BackendContainer):
+    """Checkpoints on a Valkey server or cluster.
 
-    layout = AGENTCORE_LAYOUT if _options(valkey)["layout"] == "agentcore" else PLAIN_LAYOUT
-    return ValkeyCheckpointRepository(client, layout=layout, ttl_seconds=ttl_seconds, retry=retry)
-
-
-def requires_actor_id(backend: Any, valkey: Optional[Mapping[str, Any]]) -> bool:
-    """Whether the configured saver needs ``configurable.actor_id`` (the AgentCore layout)."""
-    return backend == "valkey" and _options(valkey)["layout"] == "agentcore"
-
-
-def _unsupported(what: str) -> Any:
-    raise ConfigurationError(f"backend valkey does not provide a {what} yet (use backend memory for it)")
-
-
-class ValkeyBackend(containers.DeclarativeContainer):
-    """Repositories on a Valkey server or cluster.
-
-    Override ``client`` to inject your own client (the bindings do), or
-    ``retry_policy`` to inject a tenacity policy (tests inject ``sleep=``).
+    Override ``client`` (sync) or ``async_client`` (valkey.asyncio) to use your
+    own client; ``retry_policy`` to inject a RetryPolicy (tests inject ``sleep=``).
     """
 
-    config = providers.Configuration()
-    """The root configuration (this backend reads ``ttl_seconds`` and ``valkey.*``)."""
-
-    client = providers.Resource(_client, valkey=config.valkey)
-    retry_policy = providers.Singleton(_retry, valkey=config.valkey)
+    options = BackendContainer.options
+    section = options.provided.valkey
+    client = providers.Resource(
+        ValkeyClientResource, url=section.url, pool_size=section.pool_size, cluster=section.cluster
+    )
+    async_client: providers.Provider[Any] = providers.Dependency()
     checkpoint_repository = providers.Singleton(
-        _repository, client=client, valkey=config.valkey, ttl_seconds=config.ttl_seconds, retry=retry_policy
+        _repository, client=client, layout=section.layout, ttl_seconds=options.provided.ttl_seconds
     )
-    blob_store = providers.Object(None)
-    max_inline_bytes = providers.Object(None)
-    item_repository = providers.Callable(_unsupported, "store item repository")
-    vector_index = providers.Callable(_unsupported, "vector index")
-    cache_repository = providers.Callable(_unsupported, "cache repository")
+    async_checkpoint_repository = providers.Singleton(
+        _async_repository, client=async_client, layout=section.layout, ttl_seconds=options.provided.ttl_seconds
+    )
+    # The async API keeps at most pool_size calls in flight: a cluster client's
+    # per-node pools fail past their size instead of waiting.
+    async_concurrency = providers.Callable(int, section.pool_size)
+    blob_store: providers.Provider[Any] = providers.Object(None)
+    max_inline_bytes: providers.Provider[Any] = providers.Object(None)
+    retry_policy = providers.Singleton(retry_policy, section.retry_attempts)
+    # As many workers as the sync client has connections: calls never wait on the pool.
+    executor = providers.Resource(ExecutorResource, max_workers=section.pool_size, name="lgaws-valkey")

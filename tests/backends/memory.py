@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from langgraph_checkpoint_aws import create_saver
 from langgraph_checkpoint_aws.adapters.memory import InMemoryBlobStore, InMemoryCheckpointRepository
-from langgraph_checkpoint_aws.container import create_saver
 
 CHECKPOINT_REPOSITORIES = ["memory"]
 SAVER_FACTORIES = ["memory", "memory_shaped"]

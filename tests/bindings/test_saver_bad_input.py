@@ -47,11 +47,10 @@ def test_put_writes_needs_a_checkpoint_id(saver) -> None:  # type: ignore[no-unt
 
 
 def test_actor_required_when_configured() -> None:
-    from langgraph_checkpoint_aws.container import create_container
+    from langgraph_checkpoint_aws import RepositorySaver, create_container
 
     container = create_container({"backend": "memory"})
-    container.require_actor_id.override(True)
-    saver = container.saver()
+    saver = RepositorySaver(container.checkpoint_service(), require_actor_id=True, container=container)
     with pytest.raises(InvalidInputError, match="configurable.actor_id"):
         saver.put({"configurable": {"thread_id": "s"}}, empty_checkpoint(), {}, {})
     cfg = saver.put({"configurable": {"thread_id": "s", "actor_id": "a", "checkpoint_ns": ""}}, empty_checkpoint(), {}, {})

@@ -9,8 +9,7 @@ import valkey
 from langgraph.graph import END, START, StateGraph
 from valkey.cluster import ValkeyCluster
 
-from langgraph_checkpoint_aws import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
-from langgraph_checkpoint_aws.container import create_container, create_saver
+from langgraph_checkpoint_aws import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver, create_saver
 from langgraph_checkpoint_aws.domain.errors import ConfigurationError, InvalidInputError
 from tests.integration._valkey_data import config, put_step
 
@@ -50,11 +49,17 @@ def _args(i: int):  # type: ignore[no-untyped-def]
 
 
 def test_async_saver_serves_sync_calls_outside_its_loop(valkey_standalone, valkey_sync) -> None:  # type: ignore[no-untyped-def]
-    saver = AsyncValkeySaver(valkey.asyncio.Valkey(host="127.0.0.1", port=valkey_standalone.port))
-    put_step(saver, "x", 1)
-    assert saver.get_tuple(config("x")).metadata["step"] == 1
+    client = valkey.asyncio.Valkey(host="127.0.0.1", port=valkey_standalone.port)
+    saver = AsyncValkeySaver(client)
+    assert saver.service is None and saver.async_service is not None  # the async client as given, no sync twin
+    # Before its loop is known, a sync call cannot reach the async client: a clear error.
+    with pytest.raises(InvalidInputError, match="aput"):
+        put_step(saver, "x", 1)
 
     async def inside() -> None:
+        assert await saver.aget_tuple(config("x")) is None  # first async use: the saver learns its loop
+        await asyncio.to_thread(put_step, saver, "x", 1)  # now a sync call from a thread is bridged
+        assert (await saver.aget_tuple(config("x"))).metadata["step"] == 1
         with pytest.raises(InvalidInputError, match=r"running event loop.*aget_tuple"):
             saver.get_tuple(config("x"))
         with pytest.raises(InvalidInputError, match="alist"):
@@ -63,6 +68,8 @@ def test_async_saver_serves_sync_calls_outside_its_loop(valkey_standalone, valke
         assert (await asyncio.to_thread(saver.get_tuple, config("x"))) is not None
         assert (await saver.aget_tuple(config("x"))) is not None
         assert len([t async for t in saver.alist(config("x"))]) == 1
+
+        await client.aclose()
 
     asyncio.run(inside())
     saver.close()
@@ -158,15 +165,15 @@ def test_container_builds_valkey_savers(valkey_standalone, valkey_sync) -> None:
     saver = create_saver({"backend": "valkey", "ttl_seconds": 60, "valkey": {"url": url, "pool_size": 3}})
     put_step(saver, "c", 1)
     assert saver.get_tuple(config("c")) is not None
-    container = create_container(
-        {"backend": "valkey", "valkey": {"url": url, "layout": "agentcore", "retry_attempts": 2}}
-    )
-    agent = container.saver()
+    assert type(saver) is ValkeySaver
+    saver.close()
+    agent = create_saver({"backend": "valkey", "valkey": {"url": url, "layout": "agentcore", "retry_attempts": 2}})
+    assert type(agent) is AgentCoreValkeySaver and agent.service.retry.attempts == 2
     with pytest.raises(InvalidInputError, match="configurable.actor_id"):
         put_step(agent, "c", 1)
     put_step(agent, "c", 1, actor_id="z")
-    assert container.valkey.checkpoint_repository().layout.name == "agentcore"
-    container.shutdown_resources()
+    assert agent.repository.layout.name == "agentcore"
+    agent.close()
     with pytest.raises(ConfigurationError, match="valkey.layout"):
         create_saver({"backend": "valkey", "valkey": {"url": url, "layout": "weird"}})
     with pytest.raises(ConfigurationError, match="valkey.pool_sizee"):

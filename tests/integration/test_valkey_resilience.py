@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Iterator
 
@@ -11,8 +12,8 @@ import valkey
 
 from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedValkey
 from langgraph_checkpoint_aws.domain.errors import CorruptRecordError, TransientBackendError
+from langgraph_checkpoint_aws.domain.policies import RetryPolicy
 from langgraph_checkpoint_aws.langgraph_bindings.valkey import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
-from langgraph_checkpoint_aws.wiring.valkey import retry_policy
 from tests.integration._valkey_data import config, put_step
 
 
@@ -63,22 +64,22 @@ def test_agentcore_retries_transient_errors_until_the_server_is_back(durable: Em
         if len(sleeps) == 2:
             durable.start()
 
-    saver_with_retry = AgentCoreValkeySaver(client, retry=retry_policy(5, sleep=sleep))
+    saver_with_retry = AgentCoreValkeySaver(client, retry=RetryPolicy(attempts=5, sleep=sleep))
     tup = saver_with_retry.get_tuple(config("s", actor_id="a"))
     assert tup is not None and len(sleeps) == 2
     assert sleeps[1] >= sleeps[0]  # exponential backoff
 
     durable.stop(kill=True)
-    failing = AgentCoreValkeySaver(client, retry=retry_policy(3, sleep=lambda s: None))
+    failing = AgentCoreValkeySaver(client, retry=RetryPolicy(attempts=3, sleep=lambda s: None))
     with pytest.raises(TransientBackendError, match="cannot reach"):
         failing.get_tuple(config("s", actor_id="a"))
 
 
 def test_default_agentcore_policy_retries_three_times(valkey_standalone) -> None:  # type: ignore[no-untyped-def]
     saver = AgentCoreValkeySaver(valkey.Valkey(port=valkey_standalone.port))
-    policy = saver.repository._retry
-    assert policy is not None and policy.stop.max_attempt_number == 3
-    assert ValkeySaver(valkey.Valkey(port=valkey_standalone.port)).repository._retry is None
+    assert saver.service is not None and saver.service.retry.attempts == 3
+    plain = ValkeySaver(valkey.Valkey(port=valkey_standalone.port))
+    assert plain.service is not None and plain.service.retry.attempts == 1
 
 
 def test_many_threads_writing_distinct_and_shared_threads(valkey_sync) -> None:  # type: ignore[no-untyped-def]
@@ -112,11 +113,15 @@ async def test_many_coroutines_writing_at_once(valkey_standalone) -> None:  # ty
     from tests.backends.valkey import flush_standalone
 
     flush_standalone(valkey_standalone)
-    saver = AsyncValkeySaver(valkey.asyncio.Valkey(port=valkey_standalone.port))
+    saver = AsyncValkeySaver(valkey.asyncio.Valkey(host="127.0.0.1", port=valkey_standalone.port))
+    # Sync calls from threads are bridged onto the saver's loop; they get their
+    # own pool so they never starve the loop's default executor.
+    threads = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+    loop = asyncio.get_running_loop()
 
     async def writer(c: int) -> None:
         for i in range(10):
-            await asyncio.to_thread(put_step, saver, "together", c * 1000 + i)
+            await loop.run_in_executor(threads, put_step, saver, "together", c * 1000 + i)
             cfg = config(f"alone-{c}")
             cp, md, versions = _args(i)
             await saver.aput(cfg, cp, md, versions)
@@ -125,6 +130,7 @@ async def test_many_coroutines_writing_at_once(valkey_standalone) -> None:  # ty
     assert len([t async for t in saver.alist(config("together"))]) == 200
     for c in range(20):
         assert len([t async for t in saver.alist(config(f"alone-{c}"))]) == 10
+    threads.shutdown()
 
 
 def _args(i: int):  # type: ignore[no-untyped-def]

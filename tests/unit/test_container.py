@@ -41,7 +41,7 @@ def test_yaml_file_and_environment(tmp_path: Path) -> None:
     path = tmp_path / "persistence.yaml"
     path.write_text("backend: memory\nttl_seconds: 60\ncompression: true\n")
     container = create_container(str(path))
-    assert container.config.ttl_seconds() == 60 and container.config.compression() is True
+    assert container.options().ttl_seconds == 60 and container.options().compression is True
     env = {"LANGGRAPH_AWS_BACKEND": "memory", "LANGGRAPH_AWS_MEMORY__OFFLOAD": "true", "OTHER": "x"}
     assert config_from_env(env) == {"backend": "memory", "memory": {"offload": True}}
     with pytest.raises(ConfigurationError, match="does not exist"):
@@ -57,7 +57,9 @@ def test_container_overrides_and_one_container_per_use() -> None:
 
     mine = InMemoryCheckpointRepository()
     a.memory.checkpoint_repository.override(mine)
-    assert a.saver().service.repository is mine
+    from langgraph_checkpoint_aws import RepositorySaver
+
+    assert RepositorySaver.from_container(a).service.repository is mine
 
 
 def test_custom_serde_is_used() -> None:

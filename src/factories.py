@@ -1,0 +1,62 @@
+"""Public factories: a saver, store or cache of the seed-named class for a configuration.
+
+``create_saver({"backend": "valkey", ...})`` returns a ``ValkeySaver`` (an
+``AgentCoreValkeySaver`` with ``valkey.layout: agentcore``), ``dynamodb``
+returns a ``DynamoDBSaver``, ``memory`` a ``RepositorySaver``. What is returned
+owns its container: ``close()`` (or the context manager) releases the clients,
+pools and threads the container built.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .container import ConfigSource, PersistenceContainer, create_container
+from .langgraph_bindings.cache import RepositoryCache
+from .langgraph_bindings.checkpoint import RepositorySaver
+from .langgraph_bindings.store import RepositoryStore
+
+__all__ = ["create_saver", "create_store", "create_cache", "saver_class"]
+
+
+def saver_class(container: PersistenceContainer) -> Callable[..., RepositorySaver]:
+    """The seed-named saver class for the container's backend (and layout)."""
+    options = container.options()
+    if options.backend == "valkey":
+        from .langgraph_bindings.valkey import AgentCoreValkeySaver, ValkeySaver
+
+        assert options.valkey is not None
+        return AgentCoreValkeySaver if options.valkey.layout == "agentcore" else ValkeySaver
+    if options.backend == "dynamodb":
+        from .langgraph_bindings.dynamodb import DynamoDBSaver
+
+        return DynamoDBSaver
+    return RepositorySaver
+
+
+def create_saver(config: ConfigSource = None, **overrides: Any) -> Any:
+    """A LangGraph checkpoint saver for the configured backend (it owns what it builds).
+
+    Args:
+        config: a dict, a YAML file path, or None to read ``LANGGRAPH_AWS_*``.
+        overrides: options that win over ``config`` (e.g. ``serde=``).
+
+    Raises:
+        ConfigurationError: naming the full option path of the first problem.
+    """
+    container = create_container(config, **overrides)
+    cls: Any = saver_class(container)
+    return cls.from_container(container, serde=container.options().serde)
+
+
+def create_store(config: ConfigSource = None, **overrides: Any) -> RepositoryStore:
+    """A LangGraph store (BaseStore) for the configured backend (it owns what it builds)."""
+    container = create_container(config, **overrides)
+    options = container.options().store
+    return RepositoryStore(container.store_service(), index=options.index, ttl=options.ttl, container=container)  # type: ignore[arg-type]
+
+
+def create_cache(config: ConfigSource = None, **overrides: Any) -> RepositoryCache[Any]:
+    """A LangGraph cache (BaseCache) for the configured backend (it owns what it builds)."""
+    container = create_container(config, **overrides)
+    return RepositoryCache(container.cache_service(), serde=container.options().serde, container=container)
