@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 test: venv
+	$(BIN)/ruff check src tests benchmarks demo
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 demo: venv
 	$(BIN)/python -m demo.agent --backend $(BACKEND) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(PORT),--port $(PORT))
 
-bench: bench-valkey bench-dynamodb
+bench: bench-valkey bench-dynamodb bench-concurrency
 
 bench-valkey: venv
 	$(BIN)/python benchmarks/valkey_bench.py
@@ -30,8 +32,12 @@ bench-valkey: venv
 bench-dynamodb: venv
 	$(BIN)/python benchmarks/dynamodb_bench.py
 
+bench-concurrency: venv
+	$(BIN)/python benchmarks/concurrency_bench.py
+
 lint: venv
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks demo
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 clean:
