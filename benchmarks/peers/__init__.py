@@ -1,0 +1,1 @@
+"""Peer implementations for the benchmarks: cached virtualenvs and worker scripts."""
