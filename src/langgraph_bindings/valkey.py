@@ -11,7 +11,6 @@ serves sync calls made from other threads while its event loop runs.
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Optional, Union
 
@@ -207,9 +206,9 @@ class AsyncValkeySaver(ValkeySaver):
     ) -> AsyncIterator[Any]:
         """An async saver on a new async connection pool, closed on exit."""
         own = {k: kwargs.pop(k) for k in ("retry", "default_actor_id") if k in kwargs}
-        client = _clients().async_client_from_url(conn_string, pool_size=pool_size, cluster=cluster, **kwargs)
-        if inspect.isawaitable(client):
-            client = await client
+        client = await _clients().async_client_from_url(
+            conn_string, pool_size=pool_size, cluster=cluster, multiplexed=True, **kwargs
+        )
         try:
             async with cls(client, ttl=ttl_seconds, serde=serde, pool_size=pool_size, **own) as saver:
                 yield saver

@@ -51,6 +51,11 @@ def _async_repository(client: Any, layout: str, ttl_seconds: Optional[float]) ->
     return AsyncValkeyCheckpointRepository(client, layout=_layout(layout), ttl_seconds=ttl_seconds)
 
 
+def _async_concurrency(client: Any, pool_size: int) -> Optional[int]:
+    # A multiplexed client pipelines every caller on one socket: nothing to cap.
+    return None if getattr(client, "multiplexed", False) else pool_size
+
+
 class ValkeyBackend(BackendContainer):
     """Checkpoints on a Valkey server or cluster.
 
@@ -72,7 +77,7 @@ class ValkeyBackend(BackendContainer):
     )
     # The async API keeps at most pool_size calls in flight: a cluster client's
     # per-node pools fail past their size instead of waiting.
-    async_concurrency = providers.Callable(int, section.pool_size)
+    async_concurrency = providers.Callable(_async_concurrency, async_client, section.pool_size)
     blob_store: providers.Provider[Any] = providers.Object(None)
     max_inline_bytes: providers.Provider[Any] = providers.Object(None)
     retry_policy = providers.Singleton(retry_policy, section.retry_attempts)

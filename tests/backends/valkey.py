@@ -18,6 +18,7 @@ from langgraph_checkpoint_aws.adapters.valkey import (
     ValkeyCheckpointRepository,
 )
 from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedCluster, EmbeddedValkey
+from langgraph_checkpoint_aws.adapters.valkey.mux import MultiplexedValkey
 from langgraph_checkpoint_aws.langgraph_bindings.valkey import (
     AgentCoreValkeySaver,
     AsyncValkeySaver,
@@ -28,6 +29,7 @@ CHECKPOINT_REPOSITORIES = ["valkey", "valkey_agentcore", "valkey_cluster", "valk
 SAVER_FACTORIES = [
     "valkey_sync_client",
     "valkey_async_client",
+    "valkey_multiplexed",
     "valkey_agentcore",
     "valkey_cluster_sync_client",
     "valkey_cluster_async_client",
@@ -115,6 +117,17 @@ def saver_factory_valkey_async_client(valkey_standalone: EmbeddedValkey):  # typ
     def make() -> AsyncValkeySaver:
         flush_standalone(valkey_standalone)
         return AsyncValkeySaver(valkey.asyncio.Valkey(port=valkey_standalone.port))
+
+    return make
+
+
+@pytest.fixture
+def saver_factory_valkey_multiplexed(valkey_standalone: EmbeddedValkey):  # type: ignore[no-untyped-def]
+    """AsyncValkeySaver on the multiplexed client that ``from_conn_string`` builds for plain TCP URLs."""
+
+    def make() -> AsyncValkeySaver:
+        flush_standalone(valkey_standalone)
+        return AsyncValkeySaver(MultiplexedValkey(host="127.0.0.1", port=valkey_standalone.port))
 
     return make
 

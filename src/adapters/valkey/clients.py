@@ -116,8 +116,10 @@ def client_from_pool(pool: Any) -> Any:
 
 
 def is_async_client(client: Any) -> bool:
-    """Whether ``client`` is a valkey.asyncio client (standalone or cluster)."""
-    return isinstance(client, (valkey.asyncio.Valkey, valkey.asyncio.ValkeyCluster))
+    """Whether ``client`` is an async client (valkey.asyncio, standalone or cluster, or multiplexed)."""
+    return isinstance(client, (valkey.asyncio.Valkey, valkey.asyncio.ValkeyCluster)) or getattr(
+        client, "multiplexed", False
+    )
 
 
 _SYNC_CLASSES = {
@@ -171,12 +173,28 @@ def sync_client_from_async(client: Any) -> Any:
     return client
 
 
+def _multiplexed(url: str, kwargs: dict[str, Any]) -> Any:
+    """A MultiplexedValkey for ``url`` when it is in that client's scope (plain TCP) and libvalkey is installed."""
+    if set(kwargs) - {"socket_timeout", "socket_connect_timeout"}:
+        return None
+    try:
+        from .mux import MultiplexedValkey, supports
+    except ImportError:  # libvalkey (the ``valkey`` extra) is missing: valkey-py's client it is
+        return None
+    options = dict(valkey.asyncio.connection.parse_url(url))
+    if not supports(options):
+        return None
+    options.update(kwargs)
+    return MultiplexedValkey(**options)
+
+
 async def async_client_from_url(
     url: str,
     *,
     pool_size: int = 10,
     cluster: Optional[bool] = None,
     check: bool = True,
+    multiplexed: bool = False,
     **kwargs: Any,
 ) -> Any:
     """A valkey.asyncio client for ``url``; a ValkeyCluster when the server runs in cluster mode.
@@ -190,10 +208,14 @@ async def async_client_from_url(
         cluster: force cluster (True) or standalone (False); None asks the server.
         check: reach the server now (PING, or the cluster's slot map) so a
             wrong password or host fails here.
+        multiplexed: for a standalone server over plain TCP, return a
+            ``MultiplexedValkey`` (one socket shared by every coroutine, commands
+            pipelined per loop turn; see ``mux``) instead of valkey-py's client.
         kwargs: passed to valkey-py (e.g. ``socket_timeout``, ``ssl_ca_certs``).
 
     Returns:
-        A ``valkey.asyncio.Valkey`` or ``valkey.asyncio.ValkeyCluster``; close it with ``await client.aclose()``.
+        A ``valkey.asyncio.Valkey``, ``valkey.asyncio.ValkeyCluster`` or
+        ``MultiplexedValkey``; close it with ``await client.aclose()``.
 
     Raises:
         ConfigurationError: the URL or ``pool_size`` is malformed.
@@ -224,6 +246,11 @@ async def async_client_from_url(
             if check:
                 with translate(where, "connect"):
                     await client.ping()
+            if multiplexed:
+                mux = _multiplexed(url, kwargs)
+                if mux is not None:
+                    await client.aclose()
+                    return mux
             return client
     except BaseException:
         await client.aclose()
