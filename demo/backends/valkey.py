@@ -29,13 +29,11 @@ class ValkeyDemo:
     def describe_storage(self) -> list[tuple[str, str]]:
         repo = self.saver.repository
         rows: list[tuple[str, str]] = []
-        threads = sorted(m.decode() for m in self.client.smembers(repo.layout.threads))
+        threads = sorted(t.thread_id for t in repo.list_threads())
         kinds = {"ids": "checkpoint ids (zset)", "headers": "checkpoint headers (hash)", "blobs": "channel blobs (hash)",
                  "write_ids": "pending write ids (zset)", "writes": "pending writes (hash)", "thread": "namespaces (set)"}
-        for enc in threads:
-            from langgraph_checkpoint_aws.adapters.valkey.layout import decode_id
-
-            for key in repo.thread_keys(decode_id(enc)):
+        for thread_id in dict.fromkeys(threads):
+            for key in repo.thread_keys(thread_id):
                 kind = self.client.type(key).decode()
                 if kind == "none":
                     continue

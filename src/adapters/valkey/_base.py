@@ -1,8 +1,7 @@
 """What the sync and async Valkey repositories share besides records: settings, keys, commands.
 
 ``RepositoryCore`` holds no client calls: it validates the client, builds the
-full EVALSHA commands of a thread's slot and remembers which threads are in
-the global thread set. ``ValkeyCheckpointRepository`` and
+full EVALSHA commands of a thread's slot. ``ValkeyCheckpointRepository`` and
 ``AsyncValkeyCheckpointRepository`` add the I/O on top, one with plain calls
 and one with awaits, so every key and argument is computed in one place.
 """
@@ -11,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
@@ -28,7 +25,6 @@ __all__ = ["RepositoryCore", "describe_client", "connection_kwargs", "SHAS"]
 SHAS = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in _scripts.ALL.items()}
 """SHA1 of every script, as EVALSHA wants it."""
 
-_REMEMBERED_THREADS = 10_000  # threads a cluster client remembers as registered (bounded memory)
 _KEY_CACHE = 4096  # threads whose key names are kept ready (cleared when full)
 
 
@@ -80,8 +76,6 @@ class RepositoryCore:
         self._ttl_arg = str(int(math.ceil(ttl_seconds))) if ttl_seconds else "0"
         self._cluster = _is_cluster(client)
         self._keys: dict[str, tuple[Any, ...]] = {}
-        self._registered: OrderedDict[str, None] = OrderedDict()
-        self._registered_lock = threading.Lock()
 
     @property
     def where(self) -> str:
@@ -119,26 +113,6 @@ class RepositoryCore:
         for m in sorted(members):
             keys.extend(head + m.decode("utf-8", "surrogatepass") for head in self.layout.heads(enc_thread))
         return keys
-
-    # -- the global thread set ------------------------------------------------------------
-    def _registration(self, enc_thread: str) -> list[tuple[Any, ...]]:
-        """Commands adding a thread to the global set.
-
-        On a standalone server they ride in the script's pipeline (free); on a
-        cluster they are a round trip of their own, so each thread is added
-        once per process (and again after the memory of it is evicted).
-        """
-        if self._cluster:
-            with self._registered_lock:
-                if enc_thread in self._registered:
-                    return []
-        return [("SADD", self.layout.threads, enc_thread)]
-
-    def _remember(self, enc_thread: str) -> None:
-        with self._registered_lock:
-            self._registered[enc_thread] = None
-            while len(self._registered) > _REMEMBERED_THREADS:
-                self._registered.popitem(last=False)
 
 
 def check_raw_bytes(client: Any) -> None:

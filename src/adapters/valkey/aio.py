@@ -61,21 +61,10 @@ class AsyncValkeyCheckpointRepository(RepositoryCore):
         super().__init__(client, layout=layout, ttl_seconds=ttl_seconds)
 
     # -- plumbing -----------------------------------------------------------------------
-    async def _eval(
-        self, what: str, name: str, enc_thread: str, args: Sequence[Any], *, register: bool = False
-    ) -> Any:
+    async def _eval(self, what: str, name: str, enc_thread: str, args: Sequence[Any]) -> Any:
         """Run one script on a thread's slot (EVALSHA; scripts are loaded when the server lacks them)."""
         cmd = self._script(name, enc_thread, args)
         with translate(self._where, what):
-            if register:
-                pre = self._registration(enc_thread)
-                if pre and not self._cluster:
-                    # One round trip: the global thread set and the script share a pipeline.
-                    return (await self._pipeline([*pre, cmd]))[-1]
-                for c in pre:
-                    await self.client.execute_command(*c)
-                if pre:
-                    self._remember(enc_thread)
             try:
                 return await self.client.execute_command(*cmd)
             except NoScriptError:
@@ -114,13 +103,13 @@ class AsyncValkeyCheckpointRepository(RepositoryCore):
     # -- writes -----------------------------------------------------------------------
     async def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
         args = rec.checkpoint_args(self._ttl_arg, checkpoint, blobs)
-        await self._eval("put_checkpoint", "WRITE", encode_id(checkpoint.thread.thread_id), args, register=True)
+        await self._eval("put_checkpoint", "WRITE", encode_id(checkpoint.thread.thread_id), args)
 
     async def put_writes(self, writes: Sequence[StoredWrite]) -> None:
         if not writes:
             return
         enc, args = rec.writes_args(self._ttl_arg, writes)
-        await self._eval("put_writes", "WRITE", enc, args, register=True)
+        await self._eval("put_writes", "WRITE", enc, args)
 
     # -- reads ------------------------------------------------------------------------
     async def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
@@ -145,7 +134,7 @@ class AsyncValkeyCheckpointRepository(RepositoryCore):
             yield record
 
     async def _list_all_threads(self, query: CheckpointQuery) -> list[CheckpointRecord]:
-        """List across threads: walk the global thread set (never the keyspace)."""
+        """List across threads: the threads' registry keys found by SCAN MATCH, one LIST per thread."""
         threads = await self._all_threads("list_checkpoints")
         args = rec.list_args(query, None)
         records: list[CheckpointRecord] = []
@@ -156,9 +145,12 @@ class AsyncValkeyCheckpointRepository(RepositoryCore):
         return rec.merge_listed(records, query.limit)
 
     async def _all_threads(self, what: str) -> list[str]:
-        """The encoded threads of the global set, each once (SSCAN may repeat an entry)."""
+        """The encoded threads that hold data, each once (SCAN may repeat a key)."""
         with translate(self._where, what):
-            found = [rec.text(t) async for t in self.client.sscan_iter(self.layout.threads, count=1000)]
+            found = [
+                self.layout.thread_of(rec.text(k))
+                async for k in self.client.scan_iter(match=self.layout.registry_pattern, count=1000)
+            ]
         return list(dict.fromkeys(found))
 
     async def scan_checkpoints(self, thread: ThreadKey, checkpoint_ns: Optional[str] = None) -> list[StoredCheckpoint]:
@@ -221,7 +213,7 @@ class AsyncValkeyCheckpointRepository(RepositoryCore):
     async def import_thread(self, data: ThreadData) -> None:
         enc = encode_id(data.thread.thread_id)
         for args in rec.import_args(self._ttl_arg, data):
-            await self._eval("import_thread", "WRITE", enc, args, register=True)
+            await self._eval("import_thread", "WRITE", enc, args)
 
     async def list_threads(self) -> AsyncIterator[ThreadKey]:
         """See ``ValkeyCheckpointRepository.list_threads``."""

@@ -14,7 +14,6 @@ names, with the session (thread) as hash tag and the actor in the member::
     langgraph:checkpoint:blobs:{T}:<member>   agentcore:channel:{T}:<m>         hash blob field -> blob
     langgraph:checkpoint:write_ids:{T}:<m>    agentcore:write_ids:{T}:<m>       zset, score 0, write fields
     langgraph:checkpoint:writes:{T}:<member>  agentcore:writes:{T}:<m>          hash write field -> write
-    langgraph:checkpoint:threads              agentcore:sessions                set of {T} (list across threads)
 
 Values are raw bytes framed as ``<n>\\n<head of n bytes><body>``:
 
@@ -30,15 +29,16 @@ Values are raw bytes framed as ``<n>\\n<head of n bytes><body>``:
 Checkpoint ids sort by bytes in the id zset (all scores 0), so latest,
 ``before`` and ``limit`` are range queries; metadata filters run in Lua
 (cjson) next to the data. Multi-key work is done by the Lua scripts in
-``_scripts`` (valkey-py refuses transactions on a cluster). The global thread
-set is the only key outside the thread's slot: it is a superset of live threads
-(entries of deleted or expired threads are skipped, never trusted), written in
-the same pipeline as the first write on a standalone server and once per
-thread and process on a cluster. No KEYS, no SCAN of the keyspace.
+``_scripts`` (valkey-py refuses transactions on a cluster). Every key lives in
+its thread's slot and nothing else is written: no global set of threads grows
+with the threads ever created, and deleting a thread leaves nothing behind.
+Operations across threads (``list(None)``, ``delete_for_runs``,
+``list_threads``) find the threads' registry keys with a cursor SCAN MATCH on
+every primary (never KEYS): a cost paid by those rare calls, not by every write.
 
 Capabilities (see ``domain.ports``): AncestryReader, CheckpointPruner (a
-headers scan, then one PRUNE script), ThreadTransfer, ThreadLister (the
-global set, then one ACTORS script per thread, pipelined), ResourceProvisioner.
+headers scan, then one PRUNE script), ThreadTransfer, ThreadLister (SCAN MATCH of
+the registry keys, then one ACTORS script per thread, pipelined), ResourceProvisioner.
 Encoding and parsing live in ``_records``, keys and commands in ``_base``, so
 ``AsyncValkeyCheckpointRepository`` (``aio``) shares all of it and differs
 only in awaiting the client. Errors are translated by ``_errors``; retries
@@ -100,19 +100,10 @@ class ValkeyCheckpointRepository(RepositoryCore):
         super().__init__(client, layout=layout, ttl_seconds=ttl_seconds)
 
     # -- plumbing -----------------------------------------------------------------------
-    def _eval(self, what: str, name: str, enc_thread: str, args: Sequence[Any], *, register: bool = False) -> Any:
+    def _eval(self, what: str, name: str, enc_thread: str, args: Sequence[Any]) -> Any:
         """Run one script on a thread's slot (EVALSHA; scripts are loaded when the server lacks them)."""
         cmd = self._script(name, enc_thread, args)
         with translate(self._where, what):
-            if register:
-                pre = self._registration(enc_thread)
-                if pre and not self._cluster:
-                    # One round trip: the global thread set and the script share a pipeline.
-                    return self._pipeline([*pre, cmd])[-1]
-                for c in pre:
-                    self.client.execute_command(*c)
-                if pre:
-                    self._remember(enc_thread)
             try:
                 return self.client.execute_command(*cmd)
             except NoScriptError:
@@ -151,13 +142,13 @@ class ValkeyCheckpointRepository(RepositoryCore):
     # -- writes -----------------------------------------------------------------------
     def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
         args = rec.checkpoint_args(self._ttl_arg, checkpoint, blobs)
-        self._eval("put_checkpoint", "WRITE", encode_id(checkpoint.thread.thread_id), args, register=True)
+        self._eval("put_checkpoint", "WRITE", encode_id(checkpoint.thread.thread_id), args)
 
     def put_writes(self, writes: Sequence[StoredWrite]) -> None:
         if not writes:
             return
         enc, args = rec.writes_args(self._ttl_arg, writes)
-        self._eval("put_writes", "WRITE", enc, args, register=True)
+        self._eval("put_writes", "WRITE", enc, args)
 
     # -- reads ------------------------------------------------------------------------
     def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
@@ -177,7 +168,7 @@ class ValkeyCheckpointRepository(RepositoryCore):
         return iter(self._list_all_threads(query))
 
     def _list_all_threads(self, query: CheckpointQuery) -> list[CheckpointRecord]:
-        """List across threads: walk the global thread set (never the keyspace)."""
+        """List across threads: the threads' registry keys found by SCAN MATCH, one LIST per thread."""
         threads = self._all_threads("list_checkpoints")
         args = rec.list_args(query, None)
         records: list[CheckpointRecord] = []
@@ -188,9 +179,10 @@ class ValkeyCheckpointRepository(RepositoryCore):
         return rec.merge_listed(records, query.limit)
 
     def _all_threads(self, what: str) -> list[str]:
-        """The encoded threads of the global set, each once (SSCAN may repeat an entry)."""
+        """The encoded threads that hold data, each once (SCAN may repeat a key)."""
         with translate(self._where, what):
-            return list(dict.fromkeys(rec.text(t) for t in self.client.sscan_iter(self.layout.threads, count=1000)))
+            found = self.client.scan_iter(match=self.layout.registry_pattern, count=1000)
+            return list(dict.fromkeys(self.layout.thread_of(rec.text(k)) for k in found))
 
     def scan_checkpoints(self, thread: ThreadKey, checkpoint_ns: Optional[str] = None) -> Iterator[StoredCheckpoint]:
         query = CheckpointQuery(thread=thread, checkpoint_ns=checkpoint_ns, headers_only=True)
@@ -255,7 +247,7 @@ class ValkeyCheckpointRepository(RepositoryCore):
     def import_thread(self, data: ThreadData) -> None:
         enc = encode_id(data.thread.thread_id)
         for args in rec.import_args(self._ttl_arg, data):
-            self._eval("import_thread", "WRITE", enc, args, register=True)
+            self._eval("import_thread", "WRITE", enc, args)
 
     def list_threads(self) -> Iterator[ThreadKey]:
         """Every (thread, actor) holding a checkpoint, from the global thread set.

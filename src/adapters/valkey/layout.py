@@ -47,7 +47,6 @@ class KeyLayout:
         registry: head of the per-thread set of members (``<actor>:<ns>``).
         index, headers, blobs, write_index, write_values: heads of the
             per-member keys; the full key is ``<head>{T}:<actor>:<ns>``.
-        threads: the global set of encoded thread ids (for list across threads).
     """
 
     name: str
@@ -57,11 +56,19 @@ class KeyLayout:
     blobs: str
     write_index: str
     write_values: str
-    threads: str
 
     def tag(self, thread_id: str) -> str:
         """The hash tag of a thread: every key of the thread shares its slot."""
         return "{" + encode_id(thread_id) + "}"
+
+    @property
+    def registry_pattern(self) -> str:
+        """SCAN MATCH pattern of every registry key (encoded ids never hold ``{``, ``}``, ``*``)."""
+        return self.registry + "{*}"
+
+    def thread_of(self, registry_key: str) -> str:
+        """The encoded thread id inside a registry key."""
+        return registry_key[len(self.registry) + 1 : -1]
 
     def registry_key(self, encoded_thread: str) -> str:
         """The registry key of an (already encoded) thread."""
@@ -81,7 +88,6 @@ PLAIN_LAYOUT = KeyLayout(
     blobs="langgraph:checkpoint:blobs:",
     write_index="langgraph:checkpoint:write_ids:",
     write_values="langgraph:checkpoint:writes:",
-    threads="langgraph:checkpoint:threads",
 )
 """Layout of ValkeySaver / AsyncValkeySaver."""
 
@@ -93,6 +99,5 @@ AGENTCORE_LAYOUT = KeyLayout(
     blobs="agentcore:channel:",
     write_index="agentcore:write_ids:",
     write_values="agentcore:writes:",
-    threads="agentcore:sessions",
 )
 """Layout of AgentCoreValkeySaver (seed 002's ``agentcore:`` names, session = thread_id)."""

@@ -325,6 +325,20 @@ class MultiplexedValkey:
             if cursor in (b"0", 0, "0"):
                 return
 
+    async def scan_iter(self, match: Optional[str] = None, count: Optional[int] = None) -> AsyncIterator[Any]:
+        cursor: Any = b"0"
+        while True:
+            args: list[Any] = ["SCAN", cursor]
+            if match is not None:
+                args += ["MATCH", match]
+            if count is not None:
+                args += ["COUNT", count]
+            cursor, keys = await self.execute_command(*args)
+            for key in keys:
+                yield key
+            if cursor in (b"0", 0, "0"):
+                return
+
     async def aclose(self) -> None:
         """Close the connection; commands in flight fail with ConnectionError."""
         self._closed = True
