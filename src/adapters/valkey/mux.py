@@ -126,12 +126,18 @@ class _Protocol(asyncio.Protocol):
         if self._lost is not None:
             raise ConnectionError(str(self._lost))
         future: asyncio.Future[Any] = self._loop.create_future()
-        if not self._waiting:
+        idle = not self._waiting
+        if idle:
             self._progress = time.monotonic()
         self._waiting.append((future, count))
-        if not self._outbox:
-            self._loop.call_soon(self._flush)
-        self._outbox.append(packed)
+        if idle and not self._outbox and self._transport is not None:
+            # Nothing in flight: send now rather than a loop turn later (latency at low concurrency).
+            self._transport.write(packed)
+        else:
+            # Commands already in flight: gather what this loop turn issues into one send.
+            if not self._outbox:
+                self._loop.call_soon(self._flush)
+            self._outbox.append(packed)
         if self._timeout is not None and self._watchdog is None:
             self._watchdog = self._loop.call_later(self._timeout, self._watch)
         return future
