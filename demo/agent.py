@@ -148,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError:
         print(f"unknown demo backend {args.backend!r}", file=sys.stderr)
         return 2
-    return run(args.backend, args.data_dir, args.port, args.thread, args.answer)
+    try:
+        return run(args.backend, args.data_dir, args.port, args.thread, args.answer)
+    except RuntimeError as exc:  # an embedded server could not start (e.g. its port is taken)
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

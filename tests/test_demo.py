@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,23 @@ def test_demo_on_embedded_valkey_resumes_on_a_second_run(tmp_path: Path, capsys:
     second = capsys.readouterr().out
     assert "already has 1 request(s) stored" in second
     assert "History of thread 'demo-thread' (12 checkpoints" in second
+
+
+def test_demo_on_dynamodb_shows_an_offloaded_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--backend", "dynamodb", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "paused at human approval" in out
+    offloaded = next(line for line in out.splitlines() if "offloaded payloads" in line)
+    # The 20 KB handbook: once as the input write, once as the channel value (never rewritten).
+    assert re.search(r"\| 2 objects \(\d{2},\d{3} bytes\) in bucket", offloaded), offloaded
+
+
+@pytest.mark.parametrize("backend", ["valkey", "dynamodb"])
+def test_a_taken_port_says_address_in_use(backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--backend", backend, "--data-dir", str(tmp_path), "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert "address in use" in err and str(port) in err

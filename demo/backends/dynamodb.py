@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,16 @@ from moto.server import ThreadedMotoServer
 from langgraph_checkpoint_aws import DynamoDBSaver
 
 
+def _bindable(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port``."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class DynamoDBDemo:
     """A DynamoDBSaver on a fresh table and bucket, with a look inside both for the storage table."""
 
@@ -27,9 +38,16 @@ class DynamoDBDemo:
             f"demo-checkpoints-{suffix}",
             session=session,
             endpoint_url=endpoint,
-            boto_config=Config(retries={"mode": "standard", "max_attempts": 3}),
-            enable_checkpoint_compression=True,
-            s3_offload_config={"bucket_name": f"demo-offload-{suffix}", "endpoint_url": endpoint},
+            boto_config=Config(connect_timeout=2, read_timeout=30),
+            # The demo lowers the offload threshold from 350 KB to 16 KB, so the
+            # 20 KB handbook (which never changes) goes to S3 once and shows up
+            # there; compression is off so the handbook stays over the threshold.
+            enable_checkpoint_compression=False,
+            s3_offload_config={
+                "bucket_name": f"demo-offload-{suffix}",
+                "endpoint_url": endpoint,
+                "offload_threshold_bytes": 16 * 1024,
+            },
         )
         self.saver.setup()
 
@@ -63,6 +81,11 @@ class DynamoDBDemo:
 def open_backend(data_dir: Path, port: Optional[int]) -> Iterator[DynamoDBDemo]:
     """Start moto on 127.0.0.1 (``port`` or one the OS picks), yield the demo saver, stop moto."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if port and not _bindable(port):
+        raise RuntimeError(
+            f"the moto server cannot listen on 127.0.0.1:{port}: address in use "
+            f"(another process holds port {port}; choose another port)"
+        )
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     try:

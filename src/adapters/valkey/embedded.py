@@ -103,7 +103,17 @@ class EmbeddedValkey:
         return f"valkey://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> EmbeddedValkey:
-        """Start the server and wait until it answers PING."""
+        """Start the server and wait until it answers PING.
+
+        Raises:
+            RuntimeError: the port is taken ("address in use", naming the port),
+                or the server exited or did not answer (with the end of its log).
+        """
+        if not _bindable(self.port):
+            raise RuntimeError(
+                f"valkey-server cannot listen on 127.0.0.1:{self.port}: address in use "
+                f"(another process holds port {self.port}; choose another port)"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         persistence = (
             ["--appendonly", "yes", "--save", "60 1"] if self.persistent else ["--save", "", "--appendonly", "no"]
@@ -122,12 +132,27 @@ class EmbeddedValkey:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"valkey-server exited with {self.process.returncode}; see {self.data_dir}")
+                tail = self._log_tail()
+                if "address already in use" in tail.lower():
+                    raise RuntimeError(
+                        f"valkey-server cannot listen on 127.0.0.1:{self.port}: address in use "
+                        f"(another process holds port {self.port}; choose another port)"
+                    )
+                raise RuntimeError(
+                    f"valkey-server exited with {self.process.returncode}; its log ends with:\n{tail}"
+                )
             if _ping(self.port):
                 return self
             time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"valkey-server on port {self.port} did not answer within {timeout}s")
+
+    def _log_tail(self, lines: int = 5) -> str:
+        path = self.data_dir / f"valkey-{self.port}.log"
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return f"(no log at {path})"
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server (SIGKILL with ``kill=True``, as a crash would)."""
