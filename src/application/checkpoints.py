@@ -34,7 +34,7 @@ from ..domain.models import (
     ThreadKey,
 )
 from ..domain.policies import RetryPolicy
-from ..domain.ports import AncestryReader, BlobRef, CheckpointPruner, ThreadTransfer
+from ..domain.ports import ActorLister, AncestryReader, BlobRef, CheckpointPruner, ThreadLister, ThreadTransfer
 from .effects import Call, Program, run_async, run_sync
 from .payloads import BLOB_STORE, PayloadCodec
 
@@ -258,7 +258,8 @@ class CheckpointService:
         """``delete_for_runs`` for the async API."""
         await self.arun(self._delete_for_runs(run_ids))
 
-    def _prune(self, threads: Sequence[ThreadKey], strategy: str, keep_last: int) -> Program[None]:
+    def _prune_keep(self, strategy: str, keep_last: int) -> int:
+        """Check a prune request before anything is read; how many checkpoints per namespace stay."""
         if strategy not in PRUNE_STRATEGIES:
             raise InvalidInputError(f"prune strategy must be one of {PRUNE_STRATEGIES}, got {strategy!r}")
         if strategy == "keep_last" and (
@@ -267,7 +268,10 @@ class CheckpointService:
             raise InvalidInputError(f"keep_last must be a positive int, got {keep_last!r}")
         if strategy != "delete":
             self._require(CheckpointPruner, "prune")
-        keep = 1 if strategy == "keep_latest" else keep_last
+        return 1 if strategy == "keep_latest" else keep_last
+
+    def _prune(self, threads: Sequence[ThreadKey], strategy: str, keep_last: int) -> Program[None]:
+        keep = self._prune_keep(strategy, keep_last)
         for thread in threads:
             if strategy == "delete":
                 yield from self._delete_thread(thread.thread_id, thread.actor_id)
@@ -294,6 +298,61 @@ class CheckpointService:
     async def aprune(self, threads: Sequence[ThreadKey], strategy: str = "keep_latest", keep_last: int = 1) -> None:
         """``prune`` for the async API."""
         await self.arun(self._prune(threads, strategy, keep_last))
+
+    # -- every actor of a thread (thread-id-only calls on a layout with actors) ---------
+    def _actors(self, thread_id: str) -> Program[builtins.list[ThreadKey]]:
+        if isinstance(self.repository, ActorLister):
+            keys = yield Call(REPOSITORY, "list_actors", (thread_id,))
+            return builtins.list(keys)
+        if isinstance(self.repository, ThreadLister):
+            # Every thread of the backend, to find one: correct, but a last resort.
+            keys = yield Call(REPOSITORY, "list_threads", (), collect=True)
+            return [k for k in keys if k.thread_id == thread_id]
+        raise UnsupportedOperationError(
+            f"acting on every actor of a thread needs a repository with the ActorLister or ThreadLister "
+            f"capability; {type(self.repository).__name__} provides neither (name the actor)"
+        )
+
+    def thread_actors(self, thread_id: str) -> builtins.list[ThreadKey]:
+        """A ThreadKey per actor of ``thread_id`` that holds a checkpoint (none for an unknown thread)."""
+        return self.run(self._actors(thread_id))  # type: ignore[no-any-return]
+
+    async def athread_actors(self, thread_id: str) -> builtins.list[ThreadKey]:
+        """``thread_actors`` for the async API."""
+        return await self.arun(self._actors(thread_id))  # type: ignore[no-any-return]
+
+    def _copy_every_actor(self, source_id: str, target_id: str) -> Program[None]:
+        for source in (yield from self._actors(source_id)):
+            yield from self._copy(source, ThreadKey(target_id, source.actor_id))
+
+    def copy_every_actor(self, source_id: str, target_id: str) -> None:
+        """Copy each actor's checkpoints of thread ``source_id`` to the same actor under ``target_id``."""
+        self.run(self._copy_every_actor(source_id, target_id))
+
+    async def acopy_every_actor(self, source_id: str, target_id: str) -> None:
+        """``copy_every_actor`` for the async API."""
+        await self.arun(self._copy_every_actor(source_id, target_id))
+
+    def _prune_every_actor(self, thread_ids: Sequence[str], strategy: str, keep_last: int) -> Program[None]:
+        self._prune_keep(strategy, keep_last)
+        threads: builtins.list[ThreadKey] = []
+        for thread_id in dict.fromkeys(thread_ids):
+            if strategy == "delete":
+                # One delete of every actor's data, as delete_thread without an actor.
+                yield from self._delete_thread(thread_id, None)
+            else:
+                threads.extend((yield from self._actors(thread_id)))
+        yield from self._prune(threads, strategy, keep_last)
+
+    def prune_every_actor(self, thread_ids: Sequence[str], strategy: str = "keep_latest", keep_last: int = 1) -> None:
+        """``prune`` on every actor of each thread id (see ``prune`` for the strategies)."""
+        self.run(self._prune_every_actor(thread_ids, strategy, keep_last))
+
+    async def aprune_every_actor(
+        self, thread_ids: Sequence[str], strategy: str = "keep_latest", keep_last: int = 1
+    ) -> None:
+        """``prune_every_actor`` for the async API."""
+        await self.arun(self._prune_every_actor(thread_ids, strategy, keep_last))
 
     def _export_raw(self, thread: ThreadKey) -> Program[ThreadData]:
         if isinstance(self.repository, ThreadTransfer):

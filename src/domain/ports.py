@@ -36,12 +36,14 @@ __all__ = [
     "CheckpointPruner",
     "ThreadTransfer",
     "ThreadLister",
+    "ActorLister",
     "ResourceProvisioner",
     "AsyncCheckpointRepository",
     "AsyncAncestryReader",
     "AsyncCheckpointPruner",
     "AsyncThreadTransfer",
     "AsyncThreadLister",
+    "AsyncActorLister",
     "AsyncResourceProvisioner",
     "BlobStore",
     "AsyncBlobStore",
@@ -157,6 +159,18 @@ class ThreadLister(Protocol):
 
 
 @runtime_checkable
+class ActorLister(Protocol):
+    """Names the actors of one thread, so thread-id-only operations (copy, prune) can act on each.
+
+    Without it, the use cases filter ``ThreadLister.list_threads`` (every
+    thread of the backend), or raise ``UnsupportedOperationError``.
+    """
+
+    def list_actors(self, thread_id: str) -> Sequence[ThreadKey]:
+        """A ThreadKey per actor of ``thread_id`` holding at least one checkpoint; each once, any order."""
+
+
+@runtime_checkable
 class ResourceProvisioner(Protocol):
     """Creates and checks the backend resources a repository needs (tables, buckets, scripts)."""
 
@@ -233,6 +247,14 @@ class AsyncThreadLister(Protocol):
 
     def list_threads(self) -> AsyncIterator[ThreadKey]:
         """See ``ThreadLister.list_threads``."""
+
+
+@runtime_checkable
+class AsyncActorLister(Protocol):
+    """``ActorLister`` on an async client."""
+
+    async def list_actors(self, thread_id: str) -> Sequence[ThreadKey]:
+        """See ``ActorLister.list_actors``."""
 
 
 @runtime_checkable

@@ -54,12 +54,42 @@ def default_serde() -> SerializerProtocol:
 
 
 def _json_projection(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Metadata as plain JSON values, and whether that projection is exact."""
+    """Metadata as strict JSON values, and whether that projection is exact.
+
+    The projection is what backends store and filter on, so it must be valid
+    JSON on every one of them: NaN and infinities (which ``json`` would write
+    as ``NaN``/``Infinity``, and DynamoDB cannot store) become null here, and
+    values JSON cannot hold become their ``repr``. Exactness is checked with
+    types (``1`` is not ``1.0``, a tuple is not a list, a ``str`` subclass is
+    not a ``str``): when it fails, the saver keeps a typed copy, and that copy
+    is what reads return.
+    """
+    import math  # local: this function is the only user in the module
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float):
+            return value if math.isfinite(value) else None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [finite(v) for v in value]
+        return value
+
+    def same(projected: Any, original: Any) -> bool:
+        if type(projected) is not type(original):
+            return False
+        if isinstance(projected, dict):
+            return projected.keys() == original.keys() and all(same(v, original[k]) for k, v in projected.items())
+        if isinstance(projected, list):
+            return len(projected) == len(original) and all(same(a, b) for a, b in zip(projected, original))
+        return bool(projected == original)
+
     try:
-        projected = json.loads(json.dumps(metadata))
-        return projected, projected == metadata
+        text = json.dumps(metadata)
     except (TypeError, ValueError):
-        return json.loads(json.dumps(metadata, default=repr)), False
+        text = json.dumps(metadata, default=repr)
+    projected = finite(json.loads(text))
+    return projected, same(projected, metadata)
 
 
 class RepositorySaver(BaseCheckpointSaver[str]):
@@ -160,6 +190,22 @@ class RepositorySaver(BaseCheckpointSaver[str]):
                 )
             actor_id = str(actor_id)
         return ThreadKey(str(thread_id), actor_id)
+
+    def _actor_for_ids(self, actor_id: Optional[str]) -> Optional[str]:
+        """The actor a thread-id-only call (``copy_thread``, ``prune``) names.
+
+        None means no actor: every actor of the thread on a layout with actors
+        (as ``delete_thread`` without one), the only one on a layout without.
+        """
+        if not self.require_actor_id:
+            return None
+        if actor_id is not None and (not isinstance(actor_id, str) or actor_id == ""):
+            raise InvalidInputError(f"actor_id must be a non-empty string or None, got {actor_id!r}")
+        return actor_id
+
+    def _every_actor(self, actor_id: Optional[str]) -> bool:
+        """Whether a thread-id-only call given ``_actor_for_ids``'s answer acts on every actor of the thread."""
+        return self.require_actor_id and actor_id is None
 
     def _thread_for_id(self, thread_id: str, actor_id: Optional[str]) -> ThreadKey:
         if thread_id is None or thread_id == "":
@@ -359,20 +405,35 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         self.service.delete_for_runs(builtins.list(run_ids))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str, *, actor_id: Optional[str] = None) -> None:
-        """Copy every checkpoint and write of a thread to another thread id."""
+        """Copy every checkpoint and write of a thread to another thread id.
+
+        Args:
+            source_thread_id: the thread to copy.
+            target_thread_id: the thread id the copy is stored under.
+            actor_id: on a layout with actors, copy this actor's checkpoints
+                only; without it, each actor's go to the same actor of the target.
+        """
         if self.service is None:
             return self._bridge(self.acopy_thread(source_thread_id, target_thread_id, actor_id=actor_id), "copy_thread")
+        actor = self._actor_for_ids(actor_id)
+        if self._every_actor(actor):
+            self.service.copy_every_actor(self._thread_arg(source_thread_id), self._thread_arg(target_thread_id))
+            return None
         self.service.copy_thread(
-            self._thread_for_id(source_thread_id, actor_id), self._thread_for_id(target_thread_id, actor_id)
+            self._thread_for_id(source_thread_id, actor), self._thread_for_id(target_thread_id, actor)
         )
 
     def _prune_args(
         self, thread_ids: Sequence[str], strategy: str, keep_last: Optional[int], actor_id: Optional[str]
-    ) -> tuple[builtins.list[ThreadKey], str, int]:
+    ) -> tuple[Optional[builtins.list[ThreadKey]], builtins.list[str], str, int]:
+        """The threads to prune (None: every actor of each id in the second item), strategy and keep count."""
         if keep_last is not None and strategy == "keep_latest":
             strategy = "keep_last"
-        threads = [self._thread_for_id(t, actor_id) for t in thread_ids]
-        return threads, strategy, keep_last if keep_last is not None else 1
+        keep = keep_last if keep_last is not None else 1
+        actor = self._actor_for_ids(actor_id)
+        if self._every_actor(actor):
+            return None, [self._thread_arg(t) for t in thread_ids], strategy, keep
+        return [self._thread_for_id(t, actor) for t in thread_ids], [], strategy, keep
 
     def prune(
         self,
@@ -389,13 +450,18 @@ class RepositorySaver(BaseCheckpointSaver[str]):
             strategy: ``"keep_latest"``, ``"keep_last"`` or ``"delete"``.
             keep_last: with ``strategy="keep_last"`` (or alone), how many of the
                 newest checkpoints to keep per namespace.
-            actor_id: the actor, for AgentCore layouts.
+            actor_id: on a layout with actors, prune this actor's checkpoints
+                only; without it, every actor's of each thread.
         """
         if self.service is None:
             return self._bridge(
                 self.aprune(thread_ids, strategy=strategy, keep_last=keep_last, actor_id=actor_id), "prune"
             )
-        self.service.prune(*self._prune_args(thread_ids, strategy, keep_last, actor_id))
+        threads, ids, strategy, keep = self._prune_args(thread_ids, strategy, keep_last, actor_id)
+        if threads is None:
+            self.service.prune_every_actor(ids, strategy, keep)
+        else:
+            self.service.prune(threads, strategy, keep)
 
     def _history(self, history: Mapping[str, Any]) -> dict[str, DeltaChannelHistory]:
         result: dict[str, DeltaChannelHistory] = {}
@@ -476,8 +542,12 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         await self._aservice.adelete_for_runs(builtins.list(run_ids))
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str, *, actor_id: Optional[str] = None) -> None:
+        actor = self._actor_for_ids(actor_id)
+        if self._every_actor(actor):
+            await self._aservice.acopy_every_actor(self._thread_arg(source_thread_id), self._thread_arg(target_thread_id))
+            return
         await self._aservice.acopy_thread(
-            self._thread_for_id(source_thread_id, actor_id), self._thread_for_id(target_thread_id, actor_id)
+            self._thread_for_id(source_thread_id, actor), self._thread_for_id(target_thread_id, actor)
         )
 
     async def aprune(
@@ -488,7 +558,11 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         keep_last: Optional[int] = None,
         actor_id: Optional[str] = None,
     ) -> None:
-        await self._aservice.aprune(*self._prune_args(thread_ids, strategy, keep_last, actor_id))
+        threads, ids, strategy, keep = self._prune_args(thread_ids, strategy, keep_last, actor_id)
+        if threads is None:
+            await self._aservice.aprune_every_actor(ids, strategy, keep)
+        else:
+            await self._aservice.aprune(threads, strategy, keep)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

@@ -11,11 +11,19 @@ serves sync calls made from other threads while its event loop runs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Optional, Union
 
 from dependency_injector import providers
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..container import PersistenceContainer, create_container
@@ -28,6 +36,15 @@ __all__ = ["ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver"]
 
 _UNSET: Any = object()
 RetryArg = Union[RetryPolicy, int, None]
+
+# The (thread_id, actor_id) of the last AgentCore call in this context (thread
+# or asyncio task) whose config named both. LangGraph rebuilds a subgraph's
+# config from thread_id and checkpoint_ns only, so the subgraph's calls, made
+# in the parent run's context (or a copy of it), find the parent's actor here.
+# Only configs of a subgraph (a non-empty checkpoint_ns) read it: a top-level
+# call without an actor stays an error, whatever ran before it.
+# Module-level: a ContextVar is never garbage collected.
+_CARRIED_ACTOR: ContextVar[Optional[tuple[str, str]]] = ContextVar("agentcore_valkey_actor", default=None)
 
 
 def _clients() -> Any:
@@ -236,20 +253,27 @@ class AsyncValkeySaver(ValkeySaver):
 class AgentCoreValkeySaver(ValkeySaver):
     """AgentCore-style checkpointer on Valkey: ``agentcore:`` keys, session = thread_id, actor_id required.
 
-    Every config must carry ``configurable.actor_id`` (a missing one raises
-    InvalidInputError naming it) unless ``default_actor_id`` is given.
-    Transient errors are retried with exponential backoff (3 attempts by
-    default; pass ``retry=`` to change). Data is not compatible with
-    ValkeySaver's layout.
+    Every config must carry ``configurable.actor_id``. A subgraph's config
+    (a non-empty ``checkpoint_ns``, which LangGraph rebuilds without the
+    actor) takes the actor of the last call on the same thread in the same
+    context (thread or asyncio task) whose config had one: the parent run's.
+    Otherwise a config without an actor takes ``default_actor_id``, or raises
+    InvalidInputError naming ``configurable.actor_id``.
+    ``delete_thread``, ``copy_thread`` and ``prune`` take thread ids: with
+    ``actor_id=`` (or ``default_actor_id``) they act on that actor only,
+    without one on every actor of the thread. Transient errors are retried
+    with exponential backoff (3 attempts by default; pass ``retry=`` to
+    change). Data is not compatible with ValkeySaver's layout.
 
     Args:
         client: a sync or valkey.asyncio client (standalone or cluster).
         ttl: seconds every key of a session lives after its last write.
         serde: serializer.
         retry: a ``RetryPolicy`` or a number of attempts (default: 3).
-        default_actor_id: actor used when a config, ``copy_thread`` or
-            ``prune`` names none (``delete_thread`` without an actor deletes
-            every actor's session).
+        default_actor_id: actor used when a config names none (and carries
+            none over from its parent run), and by ``copy_thread``
+            and ``prune`` without ``actor_id=`` (``delete_thread`` without an
+            actor deletes every actor's session).
     """
 
     _layout = "agentcore"
@@ -274,18 +298,117 @@ class AgentCoreValkeySaver(ValkeySaver):
     def _init_defaults(self) -> None:
         self.default_actor_id = None
 
+    @staticmethod
+    def _remember(config: Optional[Mapping[str, Any]]) -> None:
+        """Carry the actor of a config that names a thread and an actor (see ``_CARRIED_ACTOR``)."""
+        configurable = (config or {}).get("configurable") or {}
+        thread_id, actor_id = configurable.get("thread_id"), configurable.get("actor_id")
+        if thread_id not in (None, "") and actor_id not in (None, ""):
+            _CARRIED_ACTOR.set((str(thread_id), str(actor_id)))
+
     def _thread(self, config: Optional[RunnableConfig], *, what: str = "config") -> ThreadKey:
-        if self.default_actor_id is not None:
-            configurable = (config or {}).get("configurable") or {}
-            if configurable.get("actor_id") in (None, ""):
-                config = {**(config or {}), "configurable": {**configurable, "actor_id": self.default_actor_id}}
+        configurable = (config or {}).get("configurable") or {}
+        if configurable.get("actor_id") in (None, ""):
+            carried = _CARRIED_ACTOR.get()
+            thread_id = configurable.get("thread_id")
+            if (
+                carried is not None
+                and configurable.get("checkpoint_ns") not in (None, "")
+                and thread_id not in (None, "")
+                and carried[0] == str(thread_id)
+            ):
+                actor: Optional[str] = carried[1]
+            else:
+                actor = self.default_actor_id
+            if actor is not None:
+                config = {**(config or {}), "configurable": {**configurable, "actor_id": actor}}
         return super()._thread(config, what=what)
 
-    def _thread_for_id(self, thread_id: str, actor_id: Optional[str]) -> ThreadKey:
-        return super()._thread_for_id(thread_id, actor_id if actor_id is not None else self.default_actor_id)
+    def _actor_for_ids(self, actor_id: Optional[str]) -> Optional[str]:
+        actor = super()._actor_for_ids(actor_id)
+        return actor if actor is not None else self.default_actor_id
 
     def _config(self, thread: ThreadKey, ns: str, checkpoint_id: str) -> RunnableConfig:
         config = super()._config(thread, ns, checkpoint_id)
         if self.default_actor_id is not None and thread.actor_id == self.default_actor_id:
             config["configurable"].pop("actor_id", None)
         return config
+
+    # Every entry point that takes a config remembers its actor before anything
+    # else runs, in the caller's context: a sync call on an async client runs in
+    # a task on the client's loop, whose context changes never reach the caller.
+    def get_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
+        self._remember(config)
+        return super().get_tuple(config)
+
+    def list(
+        self,
+        config: Optional[RunnableConfig],
+        *,
+        filter: Optional[dict[str, Any]] = None,
+        before: Optional[RunnableConfig] = None,
+        limit: Optional[int] = None,
+    ) -> Iterator[CheckpointTuple]:
+        self._remember(config)
+        return super().list(config, filter=filter, before=before, limit=limit)
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        self._remember(config)
+        return super().put(config, checkpoint, metadata, new_versions)
+
+    def put_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        self._remember(config)
+        return super().put_writes(config, writes, task_id, task_path)
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        self._remember(config)
+        return super().get_delta_channel_history(config=config, channels=channels)
+
+    async def aget_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
+        self._remember(config)
+        return await super().aget_tuple(config)
+
+    def alist(
+        self,
+        config: Optional[RunnableConfig],
+        *,
+        filter: Optional[dict[str, Any]] = None,
+        before: Optional[RunnableConfig] = None,
+        limit: Optional[int] = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        # A plain method: the actor is remembered when alist() is called, not
+        # when the caller first iterates.
+        self._remember(config)
+        return super().alist(config, filter=filter, before=before, limit=limit)
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        self._remember(config)
+        return await super().aput(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        self._remember(config)
+        return await super().aput_writes(config, writes, task_id, task_path)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        self._remember(config)
+        return await super().aget_delta_channel_history(config=config, channels=channels)

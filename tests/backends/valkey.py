@@ -36,8 +36,6 @@ SAVER_FACTORIES = [
     "valkey_cluster_agentcore",
 ]
 
-CONFORMANCE_ACTOR = "conformance-actor"
-
 
 @pytest.fixture(scope="session")
 def valkey_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedValkey]:
@@ -136,7 +134,8 @@ def saver_factory_valkey_multiplexed(valkey_standalone: EmbeddedValkey):  # type
 def saver_factory_valkey_agentcore(valkey_standalone: EmbeddedValkey):  # type: ignore[no-untyped-def]
     def make() -> AgentCoreValkeySaver:
         flush_standalone(valkey_standalone)
-        return AgentCoreValkeySaver(valkey.Valkey(port=valkey_standalone.port), default_actor_id=CONFORMANCE_ACTOR)
+        # No default actor: the conformance harness puts actor_id in configs only.
+        return AgentCoreValkeySaver(valkey.Valkey(port=valkey_standalone.port))
 
     return make
 
@@ -164,8 +163,6 @@ def saver_factory_valkey_cluster_async_client(valkey_cluster: EmbeddedCluster): 
 def saver_factory_valkey_cluster_agentcore(valkey_cluster: EmbeddedCluster):  # type: ignore[no-untyped-def]
     def make() -> AgentCoreValkeySaver:
         flush_cluster(valkey_cluster)
-        return AgentCoreValkeySaver(
-            ValkeyCluster(host="127.0.0.1", port=valkey_cluster.ports[0]), default_actor_id=CONFORMANCE_ACTOR
-        )
+        return AgentCoreValkeySaver(ValkeyCluster(host="127.0.0.1", port=valkey_cluster.ports[0]))
 
     return make

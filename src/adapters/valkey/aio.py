@@ -41,8 +41,8 @@ class AsyncValkeyCheckpointRepository(RepositoryCore):
     """``ValkeyCheckpointRepository`` on a valkey.asyncio client: one round trip per operation.
 
     Implements AsyncCheckpointRepository, AsyncAncestryReader,
-    AsyncCheckpointPruner, AsyncThreadTransfer, AsyncThreadLister and
-    AsyncResourceProvisioner, on the same keys as the sync repository, so
+    AsyncCheckpointPruner, AsyncThreadTransfer, AsyncThreadLister,
+    AsyncActorLister and AsyncResourceProvisioner, on the same keys as the sync repository, so
     either reads what the other wrote. Errors are translated into
     PersistenceError subclasses; nothing is retried here.
 
@@ -223,6 +223,11 @@ class AsyncValkeyCheckpointRepository(RepositoryCore):
             for enc, actors in zip(batch, await self._eval_many("list_threads", "ACTORS", batch, ())):
                 for key in rec.thread_actor_keys(actors, enc):
                     yield key
+
+    async def list_actors(self, thread_id: str) -> list[ThreadKey]:
+        """See ``ValkeyCheckpointRepository.list_actors``."""
+        enc = encode_id(thread_id)
+        return rec.thread_actor_keys(await self._eval("list_actors", "ACTORS", enc, ()), enc)
 
     # -- resources --------------------------------------------------------------------
     async def setup(self) -> None:

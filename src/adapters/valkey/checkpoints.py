@@ -38,7 +38,8 @@ every primary (never KEYS): a cost paid by those rare calls, not by every write.
 
 Capabilities (see ``domain.ports``): AncestryReader, CheckpointPruner (a
 headers scan, then one PRUNE script), ThreadTransfer, ThreadLister (SCAN MATCH of
-the registry keys, then one ACTORS script per thread, pipelined), ResourceProvisioner.
+the registry keys, then one ACTORS script per thread, pipelined), ActorLister (one
+ACTORS script on the thread's slot), ResourceProvisioner.
 Encoding and parsing live in ``_records``, keys and commands in ``_base``, so
 ``AsyncValkeyCheckpointRepository`` (``aio``) shares all of it and differs
 only in awaiting the client. Errors are translated by ``_errors``; retries
@@ -260,6 +261,11 @@ class ValkeyCheckpointRepository(RepositoryCore):
             batch = threads[start : start + _BATCH]
             for enc, actors in zip(batch, self._eval_many("list_threads", "ACTORS", batch, ())):
                 yield from rec.thread_actor_keys(actors, enc)
+
+    def list_actors(self, thread_id: str) -> list[ThreadKey]:
+        """The (thread, actor) keys of one thread holding a checkpoint: one ACTORS script on its slot."""
+        enc = encode_id(thread_id)
+        return rec.thread_actor_keys(self._eval("list_actors", "ACTORS", enc, ()), enc)
 
     # -- resources --------------------------------------------------------------------
     def setup(self) -> None:
