@@ -20,6 +20,7 @@ from langgraph_checkpoint_aws import DynamoDBSaver
 def _bindable(port: int) -> bool:
     """Whether nothing listens on 127.0.0.1:``port``."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers do not count
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

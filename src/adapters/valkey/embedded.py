@@ -36,7 +36,13 @@ def binary(name: str = "valkey-server") -> str:
 
 
 def _bindable(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:``port`` now.
+
+    SO_REUSEADDR, as valkey-server sets it: a port whose old connections linger
+    in TIME_WAIT (a server just stopped) counts as free; a live listener does not.
+    """
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
