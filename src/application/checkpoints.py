@@ -34,7 +34,16 @@ from ..domain.models import (
     ThreadKey,
 )
 from ..domain.policies import RetryPolicy
-from ..domain.ports import ActorLister, AncestryReader, BlobRef, CheckpointPruner, ThreadLister, ThreadTransfer
+from ..domain.ports import (
+    ActorLister,
+    AncestryReader,
+    AsyncResourceProvisioner,
+    BlobRef,
+    CheckpointPruner,
+    ResourceProvisioner,
+    ThreadLister,
+    ThreadTransfer,
+)
 from .effects import Call, Program, run_async, run_sync
 from .payloads import BLOB_STORE, PayloadCodec
 
@@ -82,6 +91,7 @@ class CheckpointService:
             weakref.WeakKeyDictionary()
         )
         self._ports = {REPOSITORY: repository, BLOB_STORE: codec.blob_store}
+        self._blob_store_checked = False
 
     # -- drivers ----------------------------------------------------------------------
     def run(self, program: Program[Any]) -> Any:
@@ -109,7 +119,17 @@ class CheckpointService:
             )
 
     # -- writes -----------------------------------------------------------------------
+    def _check_blob_store(self) -> Program[None]:
+        """Verify the offload store once, at the first write: a missing bucket surfaces
+        now, not at the first payload over the threshold (which may be days later)."""
+        store = self.codec.blob_store
+        if self._blob_store_checked or not isinstance(store, (ResourceProvisioner, AsyncResourceProvisioner)):
+            return
+        yield Call(BLOB_STORE, "verify", ())
+        self._blob_store_checked = True
+
     def _put(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> Program[None]:
+        yield from self._check_blob_store()
         thread = checkpoint.thread
         shape = self.codec.shape
         offloads: list[tuple[str, bytes]] = []
@@ -130,6 +150,7 @@ class CheckpointService:
     def _put_writes(self, writes: Sequence[StoredWrite]) -> Program[None]:
         if not writes:
             return
+        yield from self._check_blob_store()
         first = writes[0]
         target = (first.thread, first.checkpoint_ns, first.checkpoint_id)
         shape = self.codec.shape

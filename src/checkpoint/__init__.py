@@ -1,1 +1,22 @@
-"""Seed-compatible import paths for checkpoint savers (``langgraph_checkpoint_aws.checkpoint.<backend>``)."""
+"""Published import path ``langgraph_checkpoint_aws.checkpoint``: the Valkey savers, loaded on first use.
+
+The backends live in submodules (``checkpoint.valkey``, ``checkpoint.dynamodb``...);
+nothing here imports a backend's SDK until a saver is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._components import module_getattr
+
+__all__ = ["AgentCoreValkeySaver", "AsyncValkeySaver", "ValkeySaver"]
+
+if TYPE_CHECKING:  # static tools see the classes; at run time they load on first use
+    from ..langgraph_bindings.valkey import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
+
+_getattr = module_getattr(__name__, globals(), __all__)
+
+
+def __getattr__(name: str) -> Any:
+    return _getattr(name)

@@ -12,6 +12,8 @@ __all__ = [
     "InvalidInputError",
     "BackendError",
     "TransientBackendError",
+    "BackendConnectionError",
+    "CertificateVerificationError",
     "UnsupportedOperationError",
 ]
 
@@ -50,6 +52,24 @@ class BackendError(PersistenceError):
 
 class TransientBackendError(BackendError):
     """The backend failed in a way that may succeed on retry (timeouts, throttling)."""
+
+
+class BackendConnectionError(TransientBackendError, ConnectionError):
+    """The server or endpoint cannot be reached (refused, DNS, timeouts, connection lost); retryable.
+
+    Also a built-in ``ConnectionError``, so code written as the seed documents
+    show (``except ConnectionError``) catches an unreachable Valkey server or
+    AWS endpoint without knowing this library's hierarchy.
+    """
+
+
+class CertificateVerificationError(BackendError, ConnectionError):
+    """The server's TLS certificate was rejected (untrusted CA, hostname mismatch, expired).
+
+    Not transient: retrying cannot make a certificate trusted, so the
+    RetryPolicy leaves it alone. Still a built-in ``ConnectionError``, since
+    to the caller it is a connection that could not be made.
+    """
 
 
 class UnsupportedOperationError(PersistenceError):

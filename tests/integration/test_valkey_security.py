@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import valkey
 
 from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedValkey
-from langgraph_checkpoint_aws.domain.errors import BackendError, ConfigurationError, TransientBackendError
+from langgraph_checkpoint_aws.domain.errors import (
+    BackendError,
+    CertificateVerificationError,
+    ConfigurationError,
+    TransientBackendError,
+)
+from langgraph_checkpoint_aws.domain.policies import RetryPolicy
 from langgraph_checkpoint_aws.langgraph_bindings.valkey import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
 from tests.integration._valkey_data import config, put_step
 from tests.integration._valkey_support import TLSProxy, self_signed_cert
@@ -83,9 +92,10 @@ def test_unreachable_server_names_host_and_port() -> None:
     from langgraph_checkpoint_aws.adapters.valkey.embedded import free_port
 
     port = free_port()
-    with pytest.raises(TransientBackendError, match=f"127.0.0.1:{port}"):
+    with pytest.raises(TransientBackendError, match=f"127.0.0.1:{port}") as info:
         with ValkeySaver.from_conn_string(f"valkey://127.0.0.1:{port}", socket_connect_timeout=1):
             pass
+    assert isinstance(info.value, ConnectionError)  # seed 002's troubleshooting catches ConnectionError
 
 
 @pytest.mark.parametrize("scheme", ["valkeys", "rediss"])
@@ -108,11 +118,59 @@ async def test_tls_url_async(tls: tuple[TLSProxy, str]) -> None:
         assert await saver.client.ping()
 
 
+class CountingTLSProxy(TLSProxy):
+    """The test TLS proxy, counting the connections clients open (one per attempt)."""
+
+    def __init__(self, backend_port: int, cert: Path, key: Path) -> None:
+        super().__init__(backend_port, cert, key)
+        self.connections = 0
+
+    def _serve(self, raw: socket.socket) -> None:
+        self.connections += 1
+        super()._serve(raw)
+
+
+def _assert_certificate_error(error: BaseException, port: int) -> None:
+    message = str(error)
+    assert f"TLS certificate verification failed for valkey at 127.0.0.1:{port}: self-signed certificate" in message
+    assert "check ssl_ca_certs" in message and "cannot reach" not in message
+    assert isinstance(error, CertificateVerificationError) and isinstance(error, BackendError)
+    assert not isinstance(error, TransientBackendError)  # no retry makes a certificate trusted
+    assert isinstance(error, ConnectionError)  # seed 002 catches ConnectionError
+
+
 def test_tls_rejects_an_untrusted_certificate(tls: tuple[TLSProxy, str]) -> None:
     proxy, _ = tls
-    with pytest.raises(TransientBackendError, match=f"127.0.0.1:{proxy.port}"):
+    with pytest.raises(CertificateVerificationError) as info:
         with ValkeySaver.from_conn_string(f"valkeys://:{PASSWORD}@127.0.0.1:{proxy.port}"):
             pass
+    _assert_certificate_error(info.value, proxy.port)
+
+
+async def test_tls_rejects_an_untrusted_certificate_async(tls: tuple[TLSProxy, str]) -> None:
+    proxy, _ = tls
+    with pytest.raises(CertificateVerificationError) as info:
+        async with AsyncValkeySaver.from_conn_string(f"valkeys://:{PASSWORD}@127.0.0.1:{proxy.port}"):
+            pass
+    _assert_certificate_error(info.value, proxy.port)
+
+
+def test_tls_certificate_failure_is_not_retried(
+    tmp_path_factory: pytest.TempPathFactory, secured: EmbeddedValkey
+) -> None:
+    cert, key = self_signed_cert(tmp_path_factory.mktemp("tls-count"))
+    sleeps: list[float] = []
+    with CountingTLSProxy(secured.port, cert, key) as proxy:
+        client = valkey.Valkey.from_url(f"valkeys://:{PASSWORD}@127.0.0.1:{proxy.port}", socket_connect_timeout=2)
+        saver = ValkeySaver(client, retry=RetryPolicy(attempts=3, sleep=sleeps.append))
+        try:
+            with pytest.raises(CertificateVerificationError) as info:
+                saver.get_tuple(config("tls-retry"))
+        finally:
+            saver.close()
+            client.close()
+    _assert_certificate_error(info.value, proxy.port)
+    assert proxy.connections == 1 and sleeps == []
 
 
 def _checkpoint_args():  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ and the original exception is always chained (``raise ... from exc``).
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
@@ -25,9 +26,12 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import SSLError as BotoSSLError
 
 from ...domain.errors import (
+    BackendConnectionError,
     BackendError,
+    CertificateVerificationError,
     ConfigurationError,
     NotFoundError,
     PayloadTooLargeError,
@@ -131,7 +135,8 @@ DYNAMODB_ERRORS = ServiceErrors(
     transient_reasons=frozenset(
         {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
     ),
-    not_found_hint="create it with setup() or the CloudFormation template",
+    # Tables are regional: a table made in another region is "not found" here.
+    not_found_hint="create it with setup() or the CloudFormation template, or set region_name to the region it is in",
     too_large_hint="configure s3_offload_config to offload large payloads",
 )
 
@@ -201,6 +206,24 @@ def _status(exc: ClientError) -> int:
         return 0
 
 
+def _rejected_certificate(exc: BaseException) -> Optional[str]:
+    """Why the endpoint's TLS certificate was rejected, when that is what ``exc`` is; else None.
+
+    botocore's SSLError also stands for handshakes that broke off (worth a
+    retry), so the ``ssl.SSLCertVerificationError`` is looked for along the
+    chain, and in the text when a wrapper dropped the chain.
+    """
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return str(current.verify_message or current.reason or current)
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    return text if "CERTIFICATE_VERIFY_FAILED" in text else None
+
+
 def _cancelled_transiently(exc: ClientError, errors: ServiceErrors) -> bool:
     reasons = exc.response.get("CancellationReasons") or []
     codes = {str(r.get("Code", "None")) for r in reasons} - {"None"}
@@ -245,7 +268,10 @@ def translate_errors(resource: AwsResource, operation: str) -> Iterator[None]:
         NotFoundError: the table or bucket does not exist (names it and the region).
         ConfigurationError: credentials missing or rejected, no region, invalid parameters.
         PayloadTooLargeError: an item or object over the service's limit.
-        TransientBackendError: throttling, 5xx, timeouts, unreachable endpoint.
+        BackendConnectionError: the endpoint cannot be reached (refused, DNS,
+            timeouts); transient, and a built-in ``ConnectionError``.
+        CertificateVerificationError: the endpoint's TLS certificate was rejected.
+        TransientBackendError: throttling, 5xx.
         BackendError: anything else botocore raises (access denied included).
     """
     try:
@@ -262,9 +288,20 @@ def translate_errors(resource: AwsResource, operation: str) -> Iterator[None]:
         ) from exc
     except ParamValidationError as exc:
         raise ConfigurationError(f"{resource.describe()}: invalid request parameters ({operation}): {exc}") from exc
+    except BotoSSLError as exc:
+        rejected = _rejected_certificate(exc)
+        if rejected is None:
+            # A handshake cut short: like any other lost connection.
+            raise BackendConnectionError(
+                f"{resource.describe()}: cannot reach the {resource.errors.service} endpoint ({operation}): {exc}"
+            ) from exc
+        raise CertificateVerificationError(
+            f"TLS certificate verification failed for {resource.describe()} ({operation}): {rejected}; "
+            "check the CA bundle (AWS_CA_BUNDLE or ca_bundle in the AWS config) and the endpoint's host name"
+        ) from exc
     except (BotoConnectionError, HTTPClientError) as exc:
         # Connection refused, DNS, connect and read timeouts, connections closed mid-response.
-        raise TransientBackendError(
+        raise BackendConnectionError(
             f"{resource.describe()}: cannot reach the {resource.errors.service} endpoint ({operation}): {exc}"
         ) from exc
     except BotoCoreError as exc:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from types import TracebackType
 from typing import Callable, Literal, Optional, Union
 
 from valkey import exceptions as vx
 
 from ...domain.errors import (
+    BackendConnectionError,
     BackendError,
+    CertificateVerificationError,
     ConfigurationError,
     PersistenceError,
     TransientBackendError,
@@ -35,6 +38,24 @@ def redact_url(url: str) -> str:
         return "<unparseable url>"
 
 
+def _rejected_certificate(exc: BaseException) -> Optional[str]:
+    """Why the server's TLS certificate was rejected, when that is what ``exc`` (or its cause) is; else None.
+
+    valkey-py wraps the ``ssl.SSLCertVerificationError`` in its own
+    ConnectionError (and a cluster client wraps that again), so the chain is
+    walked; the text check catches wrappers that dropped the chain.
+    """
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return str(current.verify_message or current.reason or current)
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    return text if "CERTIFICATE_VERIFY_FAILED" in text else None
+
+
 def translated(exc: BaseException, where: str, what: str) -> Optional[PersistenceError]:
     """The PersistenceError that stands for a valkey-py (or socket) exception; None for any other.
 
@@ -43,12 +64,21 @@ def translated(exc: BaseException, where: str, what: str) -> Optional[Persistenc
         where: the server, e.g. ``"valkey at 127.0.0.1:6379"``.
         what: the operation, e.g. ``"get_checkpoint"``.
     """
+    rejected = _rejected_certificate(exc)
+    if rejected is not None:
+        # Before the connection errors: valkey-py reports it as one, but no retry can fix it.
+        return CertificateVerificationError(
+            f"{what}: TLS certificate verification failed for {where}: {rejected}; check ssl_ca_certs "
+            "(the CA that signed the server's certificate) and that the URL's host is named in it"
+        )
     if isinstance(exc, (vx.AuthenticationError, vx.AuthenticationWrongNumberOfArgsError)):
         return BackendError(f"{what}: authentication failed for {where} ({exc}); check the password and ACL user")
     if isinstance(exc, (vx.AuthorizationError, vx.NoPermissionError)):
         return BackendError(f"{what}: {where} refused the command for this ACL user ({exc})")
-    if isinstance(exc, (vx.BusyLoadingError, vx.TimeoutError, vx.ConnectionError)):
-        return TransientBackendError(f"{what}: cannot reach {where} ({type(exc).__name__}: {exc})")
+    if isinstance(exc, vx.BusyLoadingError):
+        return TransientBackendError(f"{what}: {where} is still loading its dataset ({exc})")
+    if isinstance(exc, (vx.TimeoutError, vx.ConnectionError)):
+        return BackendConnectionError(f"{what}: cannot reach {where} ({type(exc).__name__}: {exc})")
     if isinstance(exc, (vx.ClusterDownError, vx.TryAgainError, vx.SlotNotCoveredError, vx.ClusterError)):
         return TransientBackendError(f"{what}: cluster at {where} is not ready ({exc})")
     if isinstance(exc, vx.ReadOnlyError):
@@ -64,11 +94,11 @@ def translated(exc: BaseException, where: str, what: str) -> Optional[Persistenc
     if isinstance(exc, vx.ValkeyClusterException):
         # Not a ValkeyError: raised when no startup node answers (the cause is the connection error).
         if isinstance(exc.__cause__, (vx.ConnectionError, vx.TimeoutError, OSError)) or "cannot be connected" in str(exc):
-            return TransientBackendError(f"{what}: cannot reach {where} ({exc})")
+            return BackendConnectionError(f"{what}: cannot reach {where} ({exc})")
         return BackendError(f"{what}: {where} failed: {type(exc).__name__}: {exc}")
     # Sockets failing below valkey-py's own wrapping; asyncio's timeout is no OSError before 3.11.
     if isinstance(exc, (OSError, asyncio.TimeoutError)):
-        return TransientBackendError(f"{what}: cannot reach {where} ({str(exc) or type(exc).__name__})")
+        return BackendConnectionError(f"{what}: cannot reach {where} ({str(exc) or type(exc).__name__})")
     return None
 
 

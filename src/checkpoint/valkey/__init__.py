@@ -1,0 +1,18 @@
+"""Published import path ``langgraph_checkpoint_aws.checkpoint.valkey``: ValkeySaver, AsyncValkeySaver, AgentCoreValkeySaver."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..._components import module_getattr
+
+__all__ = ["AgentCoreValkeySaver", "AsyncValkeySaver", "ValkeySaver"]
+
+if TYPE_CHECKING:  # static tools see the classes; at run time they load on first use
+    from ...langgraph_bindings.valkey import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
+
+_getattr = module_getattr(__name__, globals(), __all__)
+
+
+def __getattr__(name: str) -> Any:
+    return _getattr(name)
