@@ -68,6 +68,35 @@ def test_metadata_and_versions_round_trip(checkpoint_repository) -> None:  # typ
     assert dict(got.channel_versions) == {"a": "00001.5", "n": 3, "f": 2.5}
 
 
+AWKWARD_KEYS = ["", "~", "~x", "a.b", "#", "a#b", ":", "a:b", "ünï©ødé", "md", "$"]
+
+
+def awkward_metadata(i: int) -> dict:  # type: ignore[type-arg]
+    """Metadata keys that are empty (subgraph ``parents``), expression syntax, escapes or unicode, at any depth."""
+    md: dict = {k: f"{k}-{i}" for k in AWKWARD_KEYS}  # type: ignore[type-arg]
+    md.update(step=i, parents={"": f"p{i}"}, nested={"": {"a.b": [i, {"": None, "~": {}}]}, "x:y": "z"})
+    return md
+
+
+def test_metadata_with_awkward_keys_round_trips_and_filters(checkpoint_repository) -> None:  # type: ignore[no-untyped-def]
+    repo = checkpoint_repository
+    for i in range(1, 4):
+        repo.put_checkpoint(cp(T, f"00{i}", **awkward_metadata(i)), [])
+    assert dict(repo.get_checkpoint(CheckpointKey(T)).checkpoint.metadata) == awkward_metadata(3)
+    assert dict(repo.get_checkpoint(CheckpointKey(T, "", "001")).checkpoint.metadata) == awkward_metadata(1)
+    listed = list(repo.list_checkpoints(CheckpointQuery(thread=T)))
+    assert [dict(r.checkpoint.metadata) for r in listed] == [awkward_metadata(i) for i in (3, 2, 1)]
+    everywhere = list(repo.list_checkpoints(CheckpointQuery()))
+    assert sorted(r.checkpoint.metadata["step"] for r in everywhere) == [1, 2, 3]
+    for key in AWKWARD_KEYS[1:]:  # an empty filter key is rejected before any repository sees it
+        assert _ids(repo.list_checkpoints(CheckpointQuery(thread=T, metadata_filter={key: f"{key}-2"}))) == ["002"], key
+        assert _ids(repo.list_checkpoints(CheckpointQuery(metadata_filter={key: f"{key}-2"}))) == ["002"], key
+    assert _ids(repo.list_checkpoints(CheckpointQuery(thread=T, metadata_filter={"parents": {"": "p1"}}))) == ["001"]
+    nested = awkward_metadata(3)["nested"]
+    assert _ids(repo.list_checkpoints(CheckpointQuery(thread=T, metadata_filter={"nested": nested}))) == ["003"]
+    assert _ids(repo.list_checkpoints(CheckpointQuery(thread=T, metadata_filter={"~x": "x-2"}))) == []
+
+
 def test_reput_same_id_does_not_duplicate(checkpoint_repository) -> None:  # type: ignore[no-untyped-def]
     repo = checkpoint_repository
     repo.put_checkpoint(cp(T, "001", step=1), [])

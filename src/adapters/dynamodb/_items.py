@@ -6,6 +6,7 @@ key layout itself (sort-key encoding) is in ``_layout``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
@@ -29,6 +30,9 @@ __all__ = [
     "header_item",
     "blob_item",
     "writes_update",
+    "metadata_av",
+    "metadata_name",
+    "metadata_value",
     "ttl_update",
     "parse_header",
     "parse_header_refs",
@@ -52,6 +56,57 @@ HEADER, WRITES, BLOB = "h", "w", "b"
 """Values of the ``k`` attribute: the kind of an item."""
 
 _DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+_KEY_ESCAPE = "~"
+"""Prefix of metadata map keys that cannot be stored as they are (see ``metadata_name``)."""
+
+
+# -- metadata: JSON values as DynamoDB maps, under keys DynamoDB accepts ------------------------
+def metadata_name(key: str) -> str:
+    """The map key that stores metadata key ``key``, at any depth.
+
+    DynamoDB rejects empty attribute names, and LangGraph's subgraph
+    checkpoints carry ``parents={"": <id>}``. An empty key becomes ``"~"`` and
+    a key starting with ``"~"`` gets one more, so the encoding is injective,
+    every stored name is non-empty, and ordinary keys are stored as they are
+    (a FilterExpression names them through ExpressionAttributeNames, so ``.``,
+    ``#``, ``:`` and unicode need nothing).
+    """
+    key = str(key)
+    return _KEY_ESCAPE + key if key == "" or key.startswith(_KEY_ESCAPE) else key
+
+
+def _metadata_key(name: str) -> str:
+    """Inverse of ``metadata_name``."""
+    return name[1:] if name.startswith(_KEY_ESCAPE) else name
+
+
+def metadata_av(value: Any) -> dict[str, Any]:
+    """A metadata (JSON) value as an attribute value, its map keys encoded by ``metadata_name``.
+
+    Used for the stored ``md`` map and for filter values alike, so nested maps
+    compare equal on the server. NaN and infinities have no DynamoDB number:
+    the saver's JSON projection already holds null for them (the typed copy
+    keeps the exact value), and a filter on one compares with that null as on
+    Valkey.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"NULL": True}
+    if isinstance(value, Mapping):
+        return {"M": {metadata_name(k): metadata_av(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [metadata_av(v) for v in value]}
+    return to_av(value)
+
+
+def metadata_value(av: Mapping[str, Any]) -> Any:
+    """The metadata value of an attribute value written by ``metadata_av``."""
+    (kind, raw), = av.items()
+    if kind == "M":
+        return {_metadata_key(k): metadata_value(v) for k, v in raw.items()}
+    if kind == "L":
+        return [metadata_value(v) for v in raw]
+    return from_av(av)
 
 
 def primary_key(pk: str, sk: str) -> Item:
@@ -89,7 +144,7 @@ def header_item(cp: StoredCheckpoint, expires: Optional[int]) -> Item:
             "t": {"S": cp.payload.type_tag},
             "d": {"B": cp.payload.data},
             "cv": to_av(dict(cp.channel_versions)),
-            "md": to_av(dict(cp.metadata)),
+            "md": metadata_av(dict(cp.metadata)),
         }
     )
     if cp.parent_checkpoint_id is not None:
@@ -190,7 +245,7 @@ def parse_header(table_name: str, item: Mapping[str, Any]) -> StoredCheckpoint:
             parent_checkpoint_id=text(item, "p"),
             payload=Payload(item["t"]["S"], item["d"]["B"]),
             channel_versions=from_av(item["cv"]),
-            metadata=from_av(item["md"]),
+            metadata=metadata_value(item["md"]),
             metadata_payload=metadata_payload,
         )
     except _DECODE_ERRORS as exc:
