@@ -86,9 +86,8 @@ def make_dynamodb_saver(aws_session: boto3.session.Session, moto_endpoint: str):
             s3_config = {"bucket_name": unique("bucket"), "endpoint_url": moto_endpoint}
             if threshold is not None:
                 s3_config["offload_threshold_bytes"] = threshold
-        # moto's TransactWriteItems deep-copies the table and can fail (HTTP 500) when another
-        # request changes it meanwhile (LangGraph writes in the background): the saver's
-        # RetryPolicy (dynamodb.retry_attempts, 5 by default) retries those, botocore does not.
+        # Transient moto answers (HTTP 5xx) are retried by the saver's RetryPolicy
+        # (dynamodb.retry_attempts, 5 by default), never by botocore as well.
         saver = DynamoDBSaver(
             unique("table"),
             session=aws_session,

@@ -123,7 +123,7 @@ def all_items(client: Any, table: str) -> list[dict[str, Any]]:
 # -- error translation ---------------------------------------------------------------------------------
 def test_missing_table_is_not_found_naming_table_and_region(library_client: Any) -> None:
     repo = DynamoDBCheckpointRepository(client=library_client, table_name="no-such-table")
-    with pytest.raises(NotFoundError, match=f"'no-such-table' in region {REGION}.*does not exist \\(Query\\)") as info:
+    with pytest.raises(NotFoundError, match=f"'no-such-table' in region {REGION}.*does not exist \\(DescribeTable\\)") as info:
         repo.get_checkpoint(CheckpointKey(ThreadKey("t")))
     assert isinstance(info.value.__cause__, ClientError)
     with pytest.raises(NotFoundError, match=f"'no-such-table' in region {REGION}.*DescribeTable"):

@@ -38,14 +38,6 @@ from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedValkey, fr
 from tests.backends.dynamodb import FAST_FAIL, REGION, unique
 from tests.integration._valkey_support import TLSProxy, self_signed_cert
 
-# The lead applies these (files owned by others); until then the tests below are
-# strict xfails, so they turn red the moment the change lands and the marker must go.
-NEEDS_VERIFY_ONCE = pytest.mark.xfail(
-    strict=True,
-    reason="needs DynamoDBCheckpointRepository.setup() to call verify() and its first operation to verify once "
-    "(src/adapters/dynamodb/checkpoints.py, see the report)",
-)
-
 
 def _dead_port() -> int:
     with socket.socket() as sock:
@@ -189,7 +181,6 @@ def test_verify_names_the_expected_and_the_actual_key_schema(
     _assert_names_both_schemas(info.value, wrong_schema_table)
 
 
-@NEEDS_VERIFY_ONCE
 def test_setup_on_a_table_of_another_key_schema_fails_naming_both_schemas(
     aws_session: boto3.session.Session, moto_endpoint: str, wrong_schema_table: str
 ) -> None:
@@ -199,7 +190,6 @@ def test_setup_on_a_table_of_another_key_schema_fails_naming_both_schemas(
     _assert_names_both_schemas(info.value, wrong_schema_table)
 
 
-@NEEDS_VERIFY_ONCE
 @pytest.mark.parametrize("first", ["put", "get_tuple", "list"])
 def test_first_use_of_a_table_of_another_key_schema_fails_naming_both_schemas(
     aws_session: boto3.session.Session, moto_endpoint: str, wrong_schema_table: str, first: str

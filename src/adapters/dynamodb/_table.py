@@ -1,4 +1,4 @@
-"""The calls the checkpoint repository makes on its table: queries, batches, transactions, setup.
+"""The calls the checkpoint repository makes on its table: queries, batch reads and writes, setup.
 
 Every call goes through the AWS toolkit: errors translated (naming table,
 operation, region and endpoint), pages followed lazily, unprocessed batch
@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from botocore.exceptions import ClientError
 
-from ...domain.errors import BackendError, ConfigurationError
+from ...domain.errors import ConfigurationError
 from ...domain.policies import RetryPolicy
 from ..aws import (
     DYNAMODB_ERRORS,
@@ -30,7 +30,7 @@ from ..aws import (
 )
 from ._items import Item, key_of
 
-__all__ = ["DynamoDBTable", "TransactionCancelled", "KEY_SCHEMA", "BATCH_WRITE", "BATCH_GET"]
+__all__ = ["DynamoDBTable", "KEY_SCHEMA", "BATCH_WRITE", "BATCH_GET"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,19 +45,6 @@ KEY_SCHEMA = (("PK", "S", "HASH"), ("SK", "S", "RANGE"))
 
 _LIVE = "attribute_not_exists(#ttl) OR #ttl > :now"
 _PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
-
-
-class TransactionCancelled(BackendError):
-    """TransactWriteItems was cancelled by a failed condition (not transiently).
-
-    Attributes:
-        reasons: the cancellation code of each action, in order (``"None"`` for
-            the actions that were fine).
-    """
-
-    def __init__(self, message: str, reasons: Sequence[str]) -> None:
-        super().__init__(message)
-        self.reasons = list(reasons)
 
 
 def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
@@ -247,26 +234,6 @@ class DynamoDBTable:
     def delete_keys(self, keys: Sequence[Item]) -> None:
         """Delete items by key (BatchWriteItem); missing items are no error."""
         self.batch_write([{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}} for k in keys])
-
-    def transact_write(self, actions: Sequence[dict[str, Any]]) -> None:
-        """One TransactWriteItems, all or nothing.
-
-        Raises:
-            TransactionCancelled: a condition of some action failed (``reasons`` says which).
-            TransientBackendError: cancelled by conflicts or throttling only.
-        """
-        with self.errors("transact_write_items"):
-            try:
-                self.client.transact_write_items(TransactItems=list(actions))
-            except ClientError as exc:
-                reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons") or []]
-                if error_code(exc) != "TransactionCanceledException" or "ConditionalCheckFailed" not in reasons:
-                    raise
-                raise TransactionCancelled(
-                    f"{self.resource.describe()}: TransactWriteItems was cancelled by a failed condition "
-                    f"(reasons: {', '.join(reasons)})",
-                    reasons,
-                ) from exc
 
     def update_if_exists(self, params: Mapping[str, Any]) -> bool:
         """An UpdateItem whose condition requires the item; False when the condition failed."""

@@ -15,14 +15,21 @@ characters up to ``"`` are escaped as ``"`` + one char and ``!`` terminates;
 
 Every item may carry ``ttl`` (epoch seconds): DynamoDB deletes expired items
 lazily, so every read ignores them (FilterExpression on queries, a check on
-batch reads).
+batch reads). Headers and writes live ``ttl_seconds``; blobs, which later
+headers reuse, live ``ttl_seconds + min(ttl_seconds, 1 day)``. A put checks
+that each blob it reuses outlives its header (the expiry of every blob seen is
+cached per process; unknown ones are probed once with a projected
+BatchGetItem) and refreshes only those that would not, with one conditional
+UpdateItem each, before the header: a blob is rewritten at most once per
+``min(ttl_seconds, 1 day)`` instead of at every step.
 
 Round trips:
 
-- ``put_checkpoint``: one TransactWriteItems (blobs, TTL refreshes of the
-  blobs it reuses, header), all or nothing; if the transaction limits (100
-  items, 3.5 MB) are exceeded, blobs go first in BatchWriteItem chunks and the
-  header last, so a header is never visible without its blobs.
+- ``put_checkpoint``: one BatchWriteItem of the changed blobs (one per 25,
+  in parallel), then one PutItem of the header, so a crash leaves orphan
+  blobs, never a header pointing at a missing blob. No transaction: a
+  TransactWriteItems bills every item twice. A put that changes no channel is
+  the PutItem alone.
 - ``put_writes``: one UpdateItem per task (``if_not_exists`` per write keeps
   the first write of ``idx >= 0``; ``idx < 0`` overwrites), whatever the count
   up to 64 writes; writes that would overflow the 400 KB item are spilled.
@@ -50,6 +57,7 @@ Unprocessed batch items are resubmitted with backoff (the AWS toolkit's
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -78,6 +86,8 @@ from ._items import (
     group_items,
     header_item,
     key_of,
+    metadata_av,
+    metadata_name,
     ordered_writes,
     parse_blob,
     parse_header,
@@ -89,8 +99,8 @@ from ._items import (
     ttl_update,
     writes_update,
 )
-from ._layout import SK_MAX, actor_prefix, blob_sk, esc, header_prefix, header_sk, partition_key, to_av, writes_sk
-from ._table import DynamoDBTable, TransactionCancelled
+from ._layout import SK_MAX, actor_prefix, blob_sk, esc, header_prefix, header_sk, partition_key, writes_sk
+from ._table import DynamoDBTable
 
 __all__ = ["DynamoDBCheckpointRepository", "MAX_INLINE_BYTES"]
 
@@ -98,39 +108,67 @@ MAX_INLINE_BYTES = 380_000
 """Largest payload stored inline: DynamoDB items are capped at 400 KB (409,600
 bytes; moto: 405,000) and the rest of the item needs room."""
 
-_TRANSACT_ITEMS = 100
-_TRANSACT_BYTES = 3_500_000
 _WRITES_PER_UPDATE = 64
 _WRITE_ITEM_BUDGET = 300_000
 _EXISTS_CACHE = 100_000
+_BLOB_TTL_SLACK = 86_400
+"""Blobs outlive headers by ``min(ttl_seconds, this)``: a reused blob is refreshed at most that often."""
 _LIST_BATCH = 32
 """Checkpoints whose blobs are fetched together while a list is consumed."""
 
 
 class _KnownBlobs:
-    """Blob keys known to exist (bounded LRU, thread-safe): spares probing reused blobs before a TTL refresh."""
+    """What this process knows of blob keys (bounded LRU, thread-safe): spares probing reused blobs at each put.
+
+    For a blob known to exist: its expiry, a lower bound (another process may
+    only move it later, or delete the blob, which a put cannot prevent either
+    way); ``math.inf`` for blobs without ``ttl``. For a blob known to have no
+    item (a cleared channel, a deleted blob): until when that knowledge is
+    trusted.
+    """
 
     def __init__(self, capacity: int = _EXISTS_CACHE) -> None:
-        self._keys: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[float, bool]] = OrderedDict()
         self._lock = threading.Lock()
         self._capacity = capacity
 
-    def __contains__(self, item: tuple[str, str]) -> bool:
+    def get(self, key: tuple[str, str]) -> Optional[tuple[float, bool]]:
+        """``(expiry, exists)`` of a blob, or None when nothing is known."""
         with self._lock:
-            return item in self._keys
+            return self._entries.get(key)
 
-    def remember(self, keys: Iterable[tuple[str, str]]) -> None:
+    def _put(self, key: tuple[str, str], entry: tuple[float, bool]) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+
+    def remember(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Remember blob items (or projections holding their key and ``ttl``) as existing."""
+        with self._lock:
+            for item in items:
+                self._put(key_of(item), (_expiry_of(item), True))
+            self._trim()
+
+    def remember_missing(self, keys: Iterable[tuple[str, str]], until: float) -> None:
+        """Remember blobs that have no item, trusted until ``until``."""
         with self._lock:
             for k in keys:
-                self._keys[k] = None
-                self._keys.move_to_end(k)
-            while len(self._keys) > self._capacity:
-                self._keys.popitem(last=False)
+                self._put(k, (until, False))
+            self._trim()
+
+    def _trim(self) -> None:
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
 
     def forget(self, keys: Iterable[tuple[str, str]]) -> None:
         with self._lock:
             for k in keys:
-                self._keys.pop(k, None)
+                self._entries.pop(k, None)
+
+
+def _expiry_of(item: Mapping[str, Any]) -> float:
+    """An item's ``ttl`` in epoch seconds; ``math.inf`` when it has none (it never expires)."""
+    ttl = item.get("ttl")
+    return math.inf if ttl is None else float(ttl["N"])
 
 
 def _id_filters(query: CheckpointQuery, names: dict[str, str], values: dict[str, Any], filters: list[str]) -> None:
@@ -151,8 +189,8 @@ def _metadata_filter(flt: Mapping[str, Any]) -> tuple[str, dict[str, str], dict[
     values: dict[str, Any] = {}
     clauses = []
     for i, (field, value) in enumerate(flt.items()):
-        names[f"#f{i}"] = field
-        values[f":f{i}"] = to_av(value)
+        names[f"#f{i}"] = metadata_name(field)
+        values[f":f{i}"] = metadata_av(value)
         # A missing key never matches, not even a None filter value.
         clauses.append(f"attribute_exists(#md.#f{i}) AND #md.#f{i} = :f{i}")
     return " AND ".join(clauses), names, values
@@ -198,14 +236,38 @@ class DynamoDBCheckpointRepository:
             max_workers=max_workers,
         )
         self._known = _KnownBlobs()
+        self._verified = False
+        self._verify_lock = threading.Lock()
+
+    def _verify_once(self) -> None:
+        """Check the table's key schema before the first operation (one DescribeTable per repository).
+
+        A table made by hand with other keys then fails with an error naming the
+        expected and the actual schema, instead of a raw ValidationException later.
+        """
+        if self._verified:
+            return
+        with self._verify_lock:
+            if not self._verified:
+                self.table.verify()
+                self._verified = True
 
     def _expires_at(self) -> Optional[int]:
+        """The ``ttl`` of headers and writes written now."""
         return None if self.ttl_seconds is None else int(self._clock() + self.ttl_seconds)
+
+    def _blob_expires_at(self) -> Optional[int]:
+        """The ``ttl`` of blobs written or refreshed now: later headers reuse them, so they live longer."""
+        if self.ttl_seconds is None:
+            return None
+        return int(self._clock() + self.ttl_seconds + min(self.ttl_seconds, _BLOB_TTL_SLACK))
 
     # -- ResourceProvisioner ---------------------------------------------------------------
     def setup(self, *, enable_ttl: bool = True) -> None:
-        """Create the table if missing (on demand, TTL on ``ttl``); for development and tests."""
+        """Create the table if missing (on demand, TTL on ``ttl``), then check its key schema."""
         self.table.create(enable_ttl=enable_ttl)
+        self.table.verify()
+        self._verified = True
 
     def verify(self) -> None:
         """Raise NotFoundError when the table is missing, ConfigurationError when its key schema is wrong."""
@@ -213,70 +275,71 @@ class DynamoDBCheckpointRepository:
 
     # -- writes ----------------------------------------------------------------------------
     def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
+        self._verify_once()
         thread, ns = checkpoint.thread, checkpoint.checkpoint_ns
         pk = partition_key(thread.thread_id)
         expires = self._expires_at()
         # Channels cleared in a step ("empty") need no item: a missing blob reads as no value.
         stored = {(b.channel, b.version): b for b in blobs if b.payload.type_tag != "empty"}
-        blob_items = [blob_item(thread, ns, b, expires) for b in stored.values()]
-        header = header_item(checkpoint, expires)
-        refresh: list[Item] = []
-        if expires is not None:
+        blob_expires = self._blob_expires_at()
+        blob_items = [blob_item(thread, ns, b, blob_expires) for b in stored.values()]
+        stale: list[Item] = []
+        if expires is not None and blob_expires is not None:
+            written = {(b.channel, b.version) for b in blobs}
+            # A cleared channel has no item to keep alive: known, so later puts do not probe for it.
+            self._known.remember_missing(
+                [(pk, blob_sk(thread.actor_id, ns, b.channel, b.version)) for b in blobs if (b.channel, b.version) not in stored],
+                blob_expires,
+            )
             reused = [
                 blob_sk(thread.actor_id, ns, ch, str(v))
                 for ch, v in checkpoint.channel_versions.items()
-                if (ch, str(v)) not in stored
+                if (ch, str(v)) not in written
             ]
-            refresh = [primary_key(pk, sk) for sk in self._existing(pk, reused)]
-        size = sum(len(i["d"]["B"]) for i in blob_items) + len(header["d"]["B"])
-        if len(blob_items) + len(refresh) + 1 <= _TRANSACT_ITEMS and size <= _TRANSACT_BYTES:
-            self._put_transaction(blob_items, refresh, header, expires)
-        else:
-            # Too big for one transaction: blobs first, header last.
-            self.table.put_items(blob_items)
-            if refresh:
-                self._refresh_ttl(refresh, expires)
-            self.table.call("put_item", TableName=self.table_name, Item=header)
-        self._known.remember(key_of(i) for i in blob_items)
+            stale = [primary_key(pk, sk) for sk in self._dying_before(pk, reused, expires, blob_expires)]
+        # Blobs (and refreshes) first, header last: a crash in between leaves orphan blobs, never a
+        # header pointing at a missing one. Plain writes bill half of a transaction's.
+        self.table.put_items(blob_items)
+        self._known.remember(blob_items)
+        if stale:
+            self._refresh_ttl(stale)
+        self.table.call("put_item", TableName=self.table_name, Item=header_item(checkpoint, expires))
 
-    def _existing(self, pk: str, sks: Sequence[str]) -> list[str]:
-        """Which of these blob sort keys exist (cached; unknown ones probed in one projected batch read)."""
-        known = [sk for sk in sks if (pk, sk) in self._known]
-        unknown = [sk for sk in sks if (pk, sk) not in self._known]
+    def _dying_before(self, pk: str, sks: Sequence[str], expires: int, blob_expires: int) -> list[str]:
+        """The blobs among ``sks`` that exist but would expire before ``expires``.
+
+        Expiries come from the cache; unknown blobs are probed in one projected
+        batch read. A blob found missing (a cleared channel, or deleted) has
+        nothing to refresh; that is trusted until ``blob_expires`` and probed
+        again after: should its version be written after all, that write gives
+        it a later expiry than ``blob_expires``.
+        """
+
+        def probe(sk: str) -> bool:
+            entry = self._known.get((pk, sk))
+            return entry is None or (not entry[1] and entry[0] < expires)
+
+        unknown = [primary_key(pk, sk) for sk in sks if probe(sk)]
         if unknown:
-            items = self.table.batch_get([primary_key(pk, sk) for sk in unknown], projection="PK, SK, #ttl")
-            found = {key_of(i)[1] for i in items}
-            self._known.remember((pk, sk) for sk in found)
-            known += [sk for sk in unknown if sk in found]
-        return known
+            found = self.table.batch_get(unknown, projection="PK, SK, #ttl")
+            self._known.remember(found)
+            seen = {key_of(i) for i in found}
+            self._known.remember_missing([key_of(k) for k in unknown if key_of(k) not in seen], blob_expires)
+        dying = []
+        for sk in sks:
+            entry = self._known.get((pk, sk))
+            if entry is not None and entry[1] and entry[0] < expires:
+                dying.append(sk)
+        return dying
 
-    def _put_transaction(
-        self, blob_items: list[Item], refresh: list[Item], header: Item, expires: Optional[int]
-    ) -> None:
-        def actions(refreshed: Sequence[Item]) -> list[dict[str, Any]]:
-            out: list[dict[str, Any]] = [{"Put": {"TableName": self.table_name, "Item": i}} for i in blob_items]
-            out += [{"Update": ttl_update(self.table_name, k, expires)} for k in refreshed]
-            out.append({"Put": {"TableName": self.table_name, "Item": header}})
-            return out
+    def _refresh_ttl(self, keys: Sequence[Item]) -> None:
+        """Move the ``ttl`` of existing blobs to a new blob lifetime (one conditional UpdateItem each, in parallel)."""
+        expires = self._blob_expires_at()
 
-        try:
-            self.table.transact_write(actions(refresh))
-        except TransactionCancelled as exc:
-            # A reused blob vanished (deleted elsewhere): forget it and write once more without it.
-            first, last = len(blob_items), len(blob_items) + len(refresh)
-            gone = [
-                refresh[i - first]
-                for i, code in enumerate(exc.reasons)
-                if code == "ConditionalCheckFailed" and first <= i < last
-            ]
-            if not gone:
-                raise
-            self._known.forget(key_of(k) for k in gone)
-            self.table.transact_write(actions([k for k in refresh if k not in gone]))
-
-    def _refresh_ttl(self, keys: Sequence[Item], expires: Optional[int]) -> None:
         def one(item_key: Item) -> None:
-            if not self.table.update_if_exists(ttl_update(self.table_name, item_key, expires)):
+            if self.table.update_if_exists(ttl_update(self.table_name, item_key, expires)):
+                self._known.remember([{**item_key, "ttl": {"N": str(expires)}}])
+            else:
                 self._known.forget([key_of(item_key)])
 
         self.table.parallel(one, keys)
@@ -284,6 +347,7 @@ class DynamoDBCheckpointRepository:
     def put_writes(self, writes: Sequence[StoredWrite]) -> None:
         if not writes:
             return
+        self._verify_once()
         expires = self._expires_at()
         by_task: dict[tuple[ThreadKey, str, str, str], list[StoredWrite]] = {}
         for w in writes:
@@ -320,7 +384,7 @@ class DynamoDBCheckpointRepository:
 
         keys = [blob_key(cp, ch, v) for cp, _ in groups for ch, v in cp.channel_versions.items()]
         found = {key_of(i): i for i in self.table.batch_get(keys)} if keys else {}
-        self._known.remember(found)
+        self._known.remember(found.values())
         records = []
         for cp, writes in groups:
             blobs = []
@@ -332,6 +396,7 @@ class DynamoDBCheckpointRepository:
         return records
 
     def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
+        self._verify_once()
         thread = key.thread
         values: dict[str, Any] = {":pk": {"S": partition_key(thread.thread_id)}}
         if key.checkpoint_id is not None:
@@ -353,6 +418,7 @@ class DynamoDBCheckpointRepository:
     def list_checkpoints(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
         if query.limit is not None and query.limit <= 0:
             return iter(())
+        self._verify_once()
         groups = self._scan_groups(query) if query.thread is None else self._thread_groups(query)
         if query.headers_only:
             return iter([CheckpointRecord(cp) for cp, _ in groups])
@@ -454,7 +520,7 @@ class DynamoDBCheckpointRepository:
     def get_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> dict[BlobRef, ChannelBlob]:
         pk = partition_key(thread.thread_id)
         items = self.table.batch_get([primary_key(pk, blob_sk(thread.actor_id, checkpoint_ns, ch, v)) for ch, v in refs])
-        self._known.remember(key_of(i) for i in items)
+        self._known.remember(items)
         blobs = [parse_blob(self.table_name, i) for i in items]
         return {(b.channel, b.version): b for b in blobs}
 
@@ -491,6 +557,7 @@ class DynamoDBCheckpointRepository:
         self._known.forget(key_of(k) for k in keys)
 
     def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
+        self._verify_once()
         values: dict[str, Any] = {":pk": {"S": partition_key(thread_id)}}
         if actor_id is None:
             keys = self.table.query_keys("#pk = :pk", values)
@@ -590,10 +657,11 @@ class DynamoDBCheckpointRepository:
     def import_thread(self, data: ThreadData) -> None:
         expires = self._expires_at()
         thread = data.thread
-        blob_items = [blob_item(thread, ns, b, expires) for ns, b in data.blobs if b.payload.type_tag != "empty"]
+        blob_expires = self._blob_expires_at()
+        blob_items = [blob_item(thread, ns, b, blob_expires) for ns, b in data.blobs if b.payload.type_tag != "empty"]
         # Blobs and writes first, headers last: a header is never visible without what it points at.
         self.table.put_items(blob_items)
-        self._known.remember(key_of(i) for i in blob_items)
+        self._known.remember(blob_items)
         if data.writes:
             self.put_writes(list(data.writes))
         self.table.put_items([header_item(cp, expires) for cp in data.checkpoints])
