@@ -139,6 +139,9 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         """A saver over ``container``'s checkpoint service; the saver owns the container."""
         return RepositorySaver(container.checkpoint_service(), serde=serde, container=container)
 
+    def _entered(self, config: Optional[RunnableConfig]) -> None:
+        """Called first by every entry point that takes a config (a hook for subclasses)."""
+
     @property
     def _aservice(self) -> CheckpointService:
         if self.async_service is not None:
@@ -258,6 +261,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
     # -- sync API ------------------------------------------------------------------------
     def get_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
         """The checkpoint named by ``config`` (latest of its namespace without an id)."""
+        self._entered(config)
         if self.service is None:
             return self._bridge(self.aget_tuple(config), "get_tuple")
         key = self._key(config)
@@ -273,6 +277,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         limit: Optional[int] = None,
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first; every namespace when ``checkpoint_ns`` is absent."""
+        self._entered(config)
         query = self._query(config, filter, before, limit)
         if self.service is None:
             yield from self._bridge(self._alist_all(query), "list")
@@ -319,6 +324,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint; only channels in ``new_versions`` get new blobs."""
+        self._entered(config)
         if self.service is None:
             return self._bridge(self.aput(config, checkpoint, metadata, new_versions), "put")
         stored, blobs = self._to_stored(config, checkpoint, metadata, new_versions)
@@ -383,6 +389,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Store a task's writes against the checkpoint in ``config`` (idempotent)."""
+        self._entered(config)
         if self.service is None:
             return self._bridge(self.aput_writes(config, writes, task_id, task_path), "put_writes")
         self.service.put_writes(self._to_writes(config, writes, task_id, task_path))
@@ -478,6 +485,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         """Writes and seed per channel along the ancestry, in one walk of the namespace."""
+        self._entered(config)
         if self.service is None:
             return self._bridge(
                 self.aget_delta_channel_history(config=config, channels=channels), "get_delta_channel_history"
@@ -496,6 +504,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
 
     # -- async API (native on an async repository; a sync one runs in the saver's executor) --
     async def aget_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
+        self._entered(config)
         key = self._key(config)
         record = await self._aservice.aget(key)
         return None if record is None else self._to_tuple(record, config if key.checkpoint_id is not None else None)
@@ -508,6 +517,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         before: Optional[RunnableConfig] = None,
         limit: Optional[int] = None,
     ) -> AsyncIterator[CheckpointTuple]:
+        self._entered(config)
         query = self._query(config, filter, before, limit)
         async for record in self._aservice.alist(query):
             yield self._to_tuple(record)
@@ -522,6 +532,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
+        self._entered(config)
         stored, blobs = self._to_stored(config, checkpoint, metadata, new_versions)
         await self._aservice.aput(stored, blobs)
         return self._config(stored.thread, stored.checkpoint_ns, stored.checkpoint_id)
@@ -533,6 +544,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
         task_id: str,
         task_path: str = "",
     ) -> None:
+        self._entered(config)
         await self._aservice.aput_writes(self._to_writes(config, writes, task_id, task_path))
 
     async def adelete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
@@ -567,6 +579,7 @@ class RepositorySaver(BaseCheckpointSaver[str]):
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
+        self._entered(config)
         history = await self._aservice.achannel_history(self._key(config), builtins.list(channels))
         return self._history(history)
 

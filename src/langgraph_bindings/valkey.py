@@ -11,19 +11,12 @@ serves sync calls made from other threads while its event loop runs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from typing import Any, Optional, Union
 
 from dependency_injector import providers
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-    DeltaChannelHistory,
-)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..container import PersistenceContainer, create_container
@@ -298,9 +291,13 @@ class AgentCoreValkeySaver(ValkeySaver):
     def _init_defaults(self) -> None:
         self.default_actor_id = None
 
-    @staticmethod
-    def _remember(config: Optional[Mapping[str, Any]]) -> None:
-        """Carry the actor of a config that names a thread and an actor (see ``_CARRIED_ACTOR``)."""
+    def _entered(self, config: Optional[RunnableConfig]) -> None:
+        """Carry the actor of a config that names a thread and an actor (see ``_CARRIED_ACTOR``).
+
+        Runs first in every entry point that takes a config, in the caller's
+        context: a sync call on an async client runs in a task on the client's
+        loop, whose context changes would never reach the caller.
+        """
         configurable = (config or {}).get("configurable") or {}
         thread_id, actor_id = configurable.get("thread_id"), configurable.get("actor_id")
         if thread_id not in (None, "") and actor_id not in (None, ""):
@@ -333,82 +330,3 @@ class AgentCoreValkeySaver(ValkeySaver):
         if self.default_actor_id is not None and thread.actor_id == self.default_actor_id:
             config["configurable"].pop("actor_id", None)
         return config
-
-    # Every entry point that takes a config remembers its actor before anything
-    # else runs, in the caller's context: a sync call on an async client runs in
-    # a task on the client's loop, whose context changes never reach the caller.
-    def get_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
-        self._remember(config)
-        return super().get_tuple(config)
-
-    def list(
-        self,
-        config: Optional[RunnableConfig],
-        *,
-        filter: Optional[dict[str, Any]] = None,
-        before: Optional[RunnableConfig] = None,
-        limit: Optional[int] = None,
-    ) -> Iterator[CheckpointTuple]:
-        self._remember(config)
-        return super().list(config, filter=filter, before=before, limit=limit)
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        self._remember(config)
-        return super().put(config, checkpoint, metadata, new_versions)
-
-    def put_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        self._remember(config)
-        return super().put_writes(config, writes, task_id, task_path)
-
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        self._remember(config)
-        return super().get_delta_channel_history(config=config, channels=channels)
-
-    async def aget_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
-        self._remember(config)
-        return await super().aget_tuple(config)
-
-    def alist(
-        self,
-        config: Optional[RunnableConfig],
-        *,
-        filter: Optional[dict[str, Any]] = None,
-        before: Optional[RunnableConfig] = None,
-        limit: Optional[int] = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        # A plain method: the actor is remembered when alist() is called, not
-        # when the caller first iterates.
-        self._remember(config)
-        return super().alist(config, filter=filter, before=before, limit=limit)
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        self._remember(config)
-        return await super().aput(config, checkpoint, metadata, new_versions)
-
-    async def aput_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        self._remember(config)
-        return await super().aput_writes(config, writes, task_id, task_path)
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        self._remember(config)
-        return await super().aget_delta_channel_history(config=config, channels=channels)
