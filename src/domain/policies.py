@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Callable, Optional
 
@@ -61,10 +62,29 @@ def validate_metadata_filter(flt: Any) -> dict[str, Any]:
         return {}
     if not isinstance(flt, Mapping):
         raise InvalidInputError(f"filter must be a dict of metadata key -> value, got {type(flt).__name__}")
-    for key in flt:
+    for key, value in flt.items():
         if not isinstance(key, str) or not key:
             raise InvalidInputError(f"filter keys must be non-empty strings, got {key!r}")
+        bad = _non_finite(value)
+        if bad is not None:
+            # Backends filter on a JSON projection where NaN and infinities are null:
+            # such a filter could not mean the same thing everywhere, so it is refused.
+            raise InvalidInputError(f"filter[{key!r}] holds {bad!r}: filter values must be finite numbers")
     return dict(flt)
+
+
+def _non_finite(value: Any) -> Optional[float]:
+    """The first NaN or infinite float inside ``value`` (dicts and lists searched), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return value
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            found = _non_finite(item)
+            if found is not None:
+                return found
+    return None
 
 
 def metadata_matches(metadata: Mapping[str, Any], flt: Mapping[str, Any]) -> bool:

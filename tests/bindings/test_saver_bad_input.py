@@ -68,3 +68,10 @@ def test_metadata_that_is_not_json_round_trips(saver) -> None:  # type: ignore[n
     md = saver.get_tuple(stored).metadata
     assert md["when"] == when and md["step"] == 3
     assert [t.metadata["step"] for t in saver.list(None, filter={"step": 3})] == [3]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"nested": [float("-inf")]}])
+def test_a_filter_on_a_non_finite_number_is_refused(value: object) -> None:
+    saver = create_saver({"backend": "memory"})
+    with pytest.raises(InvalidInputError, match="filter values must be finite"):
+        list(saver.list(None, filter={"score": value}))
