@@ -6,7 +6,6 @@ import asyncio
 import builtins
 import json
 import random
-import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
@@ -169,7 +168,11 @@ class RepositorySaver(BaseCheckpointSaver[str]):
                 f"{type(self).__name__}.{name}() needs the event loop its async client runs on: "
                 f"call `await saver.a{name}(...)` first, or use the async API"
             )
-        if loop.is_running() and threading.get_ident() == getattr(loop, "_thread_id", None):
+        try:
+            running: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
             coro.close()
             raise InvalidInputError(
                 f"{type(self).__name__}.{name}() is synchronous and was called from inside its running "
