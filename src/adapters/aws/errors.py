@@ -10,7 +10,6 @@ and the original exception is always chained (``raise ... from exc``).
 from __future__ import annotations
 
 import contextlib
-import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
@@ -38,6 +37,7 @@ from ...domain.errors import (
     PersistenceError,
     TransientBackendError,
 )
+from .._tls import rejected_certificate
 
 __all__ = [
     "ServiceErrors",
@@ -206,22 +206,6 @@ def _status(exc: ClientError) -> int:
         return 0
 
 
-def _rejected_certificate(exc: BaseException) -> Optional[str]:
-    """Why the endpoint's TLS certificate was rejected, when that is what ``exc`` is; else None.
-
-    botocore's SSLError also stands for handshakes that broke off (worth a
-    retry), so the ``ssl.SSLCertVerificationError`` is looked for along the
-    chain, and in the text when a wrapper dropped the chain.
-    """
-    seen: set[int] = set()
-    current: Optional[BaseException] = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return str(current.verify_message or current.reason or current)
-        current = current.__cause__ or current.__context__
-    text = str(exc)
-    return text if "CERTIFICATE_VERIFY_FAILED" in text else None
 
 
 def _cancelled_transiently(exc: ClientError, errors: ServiceErrors) -> bool:
@@ -289,7 +273,7 @@ def translate_errors(resource: AwsResource, operation: str) -> Iterator[None]:
     except ParamValidationError as exc:
         raise ConfigurationError(f"{resource.describe()}: invalid request parameters ({operation}): {exc}") from exc
     except BotoSSLError as exc:
-        rejected = _rejected_certificate(exc)
+        rejected = rejected_certificate(exc)
         if rejected is None:
             # A handshake cut short: like any other lost connection.
             raise BackendConnectionError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from types import TracebackType
 from typing import Callable, Literal, Optional, Union
 
@@ -17,6 +16,7 @@ from ...domain.errors import (
     PersistenceError,
     TransientBackendError,
 )
+from .._tls import rejected_certificate
 
 __all__ = ["translate", "translated", "redact_url"]
 
@@ -38,22 +38,6 @@ def redact_url(url: str) -> str:
         return "<unparseable url>"
 
 
-def _rejected_certificate(exc: BaseException) -> Optional[str]:
-    """Why the server's TLS certificate was rejected, when that is what ``exc`` (or its cause) is; else None.
-
-    valkey-py wraps the ``ssl.SSLCertVerificationError`` in its own
-    ConnectionError (and a cluster client wraps that again), so the chain is
-    walked; the text check catches wrappers that dropped the chain.
-    """
-    seen: set[int] = set()
-    current: Optional[BaseException] = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return str(current.verify_message or current.reason or current)
-        current = current.__cause__ or current.__context__
-    text = str(exc)
-    return text if "CERTIFICATE_VERIFY_FAILED" in text else None
 
 
 def translated(exc: BaseException, where: str, what: str) -> Optional[PersistenceError]:
@@ -64,7 +48,7 @@ def translated(exc: BaseException, where: str, what: str) -> Optional[Persistenc
         where: the server, e.g. ``"valkey at 127.0.0.1:6379"``.
         what: the operation, e.g. ``"get_checkpoint"``.
     """
-    rejected = _rejected_certificate(exc)
+    rejected = rejected_certificate(exc)
     if rejected is not None:
         # Before the connection errors: valkey-py reports it as one, but no retry can fix it.
         return CertificateVerificationError(
