@@ -8,7 +8,13 @@ Options: ``--agentcore`` (ours: AgentCoreValkeySaver, sync API only),
 ``--passes N`` (passes over all implementations), ``--only
 ours-sync,published-sync,...``, ``--strict`` (exit 1 when any target
 of the ratio table is missed; by default only the round-trip and bytes targets
-decide the exit code, as before).
+decide the exit code, as before), ``--messages {dicts,langchain,both}`` (the
+message list in state: plain dicts, the default; ``langchain_core``
+``HumanMessage``/``AIMessage`` with the same text, for every implementation; or
+both, one whole run after the other, each with its own tables; the default
+comes from ``$VALKEY_BENCH_MESSAGES`` when set, so ``VALKEY_BENCH_MESSAGES=both
+make bench-valkey`` prints both), ``--langchain-repeat N`` / ``--langchain-rounds N``
+(``--repeat`` / ``--rounds`` of the langchain variant; default: the same).
 
 Implementations, one after another (never two at once), each in its own
 process (``benchmarks/peers/valkey_worker.py``), the database flushed before each:
@@ -65,7 +71,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # noqa: E402 - run as a script
 
 from benchmarks.peers import venvs  # noqa: E402
-from benchmarks.workload import SUPERSTEPS, THREADS  # noqa: E402
+from benchmarks.workload import MESSAGE_KINDS, SUPERSTEPS, THREADS  # noqa: E402
 
 WORKER = HERE / "peers" / "valkey_worker.py"
 LONG_THREAD = 200
@@ -110,6 +116,10 @@ READ_TARGETS = {
 BYTES_TARGET = 0.40  # ours / published, MEMORY USAGE after the end-to-end run
 WHOLE_STATE_TARGET = 0.40  # ours / the whole state serialised at every checkpoint
 E2E_TARGET = 1.2  # end-to-end time, ours / InMemorySaver
+MESSAGE_LABELS = {
+    "dicts": "plain dicts {'role', 'content'} (the default workload)",
+    "langchain": "langchain_core HumanMessage (input) + AIMessage per superstep, same text, operator.add reducer",
+}
 
 
 # -- the server ----------------------------------------------------------------------------
@@ -155,6 +165,8 @@ def run_worker(name: str, python: Path, url: str, args: argparse.Namespace, extr
            "--repeat", str(args.repeat), "--rounds", str(args.rounds)]
     if args.agentcore and impl == "ours":
         cmd.append("--agentcore")
+    if args.messages != "dicts":
+        cmd += ["--messages", args.messages]
     cmd += list(extra)
     started = time.perf_counter()
     try:
@@ -429,6 +441,15 @@ def main() -> int:
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(IMPLS)}")
     parser.add_argument("--passes", type=int, default=2, help="passes over every implementation (2nd reversed)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any target of the ratio table is missed")
+    kinds = (*MESSAGE_KINDS, "both")
+    default_kind = os.environ.get("VALKEY_BENCH_MESSAGES") or "dicts"
+    if default_kind not in kinds:
+        parser.error(f"VALKEY_BENCH_MESSAGES={default_kind!r}: expected one of {', '.join(kinds)}")
+    parser.add_argument("--messages", choices=kinds, default=default_kind,
+                        help="messages in state: plain dicts (default; $VALKEY_BENCH_MESSAGES when set), langchain_core "
+                             "HumanMessage/AIMessage, or both (one run after the other)")
+    parser.add_argument("--langchain-repeat", type=int, default=None, help="--repeat of the langchain variant")
+    parser.add_argument("--langchain-rounds", type=int, default=None, help="--rounds of the langchain variant")
     args = parser.parse_args()
     chosen = [x.strip() for x in args.only.split(",") if x.strip()] or list(IMPLS)
     unknown = [x for x in chosen if x not in IMPLS]
@@ -436,6 +457,24 @@ def main() -> int:
         parser.error(f"unknown implementation(s) {unknown}; known: {', '.join(IMPLS)}")
     if args.agentcore and "ours-async" in chosen:
         chosen.remove("ours-async")  # AgentCoreValkeySaver has no async from_conn_string
+    args.label_messages = args.messages != "dicts"  # the default output stays as it was
+    if args.messages != "both":
+        return run_variant(args, chosen)
+    began = time.perf_counter()
+    codes = []
+    for kind in MESSAGE_KINDS:  # dicts, then langchain: each a whole run with its own server and tables
+        variant = copy.copy(args)
+        variant.messages, variant.label_messages = kind, True
+        codes.append(run_variant(variant, chosen))
+    print(f"\nTotal time, both variants: {time.perf_counter() - began:.1f} s")
+    return max(codes)
+
+
+def run_variant(args: argparse.Namespace, chosen: list[str]) -> int:
+    """One whole run (every implementation, every pass, the report) with ``args.messages`` in state."""
+    if args.messages == "langchain":
+        args.repeat = args.langchain_repeat or args.repeat
+        args.rounds = args.langchain_rounds or args.rounds
     began = time.perf_counter()
     load_before = load_average()
 
@@ -495,6 +534,8 @@ def main() -> int:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = cpus
+    if args.label_messages:
+        print(f"\n=== Messages in state: {MESSAGE_LABELS[args.messages]} ===")
     print(f"valkey-server {version} on 127.0.0.1:{args.port}; implementations one after another, each in its own "
           "process, the db flushed before each")
     print(f"CPUs: {cpus} (usable: {usable}); {platform.platform()}; load average (1, 5, 15 min) before: "

@@ -30,6 +30,10 @@ What it counts in this process:
 Standard library, ``valkey`` and ``langgraph`` only (plus the implementation's
 own package), so the same file runs in every venv. The graph and the workload
 come from ``benchmarks/workload.py`` (imported by path from the repository).
+``--messages langchain``: the message list is made of ``langchain_core``
+``HumanMessage`` (the input) and ``AIMessage`` (one per superstep), with the same
+text as the default plain dicts and the same ``operator.add`` reducer
+(langchain_core comes with langgraph, in every venv).
 """
 
 from __future__ import annotations
@@ -56,13 +60,21 @@ import valkey  # noqa: E402
 import valkey.asyncio.connection as async_connection  # noqa: E402
 from valkey.connection import AbstractConnection, Connection  # noqa: E402
 
-from benchmarks.workload import HANDBOOK, SUPERSTEPS, THREADS, build_graph  # noqa: E402
+from benchmarks.workload import (  # noqa: E402
+    HANDBOOK,
+    MESSAGE_KINDS,
+    SUPERSTEPS,
+    THREADS,
+    build_message_graph,
+    message_factory,
+)
 
 IMPLS = ("ours", "published", "inmemory")
 MODES = ("sync", "async")
 LONG_THREAD = 200
 VICTIMS = 3
 ACTOR = "bench-actor"
+MESSAGES = "dicts"  # the kind of message in state (--messages): set once by main() before run()
 
 OPERATIONS = (
     "get_tuple (latest)",
@@ -76,7 +88,12 @@ OPERATIONS = (
 
 
 def initial_state() -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": "go"}], "handbook": HANDBOOK, "count": 0, "last": ""}
+    return {"messages": [message_factory(MESSAGES)("user", "go")], "handbook": HANDBOOK, "count": 0, "last": ""}
+
+
+def build_graph(saver: Any, supersteps: int = SUPERSTEPS) -> Any:
+    """The workload's graph, its messages of the kind chosen by --messages (the same for every implementation)."""
+    return build_message_graph(saver, supersteps, MESSAGES)
 
 
 # -- counting round trips -------------------------------------------------------------------
@@ -251,7 +268,7 @@ async def open_async(impl: str, url: str, agentcore: bool, pool_size: Optional[i
 
 
 def versions(impl: str) -> dict[str, str]:
-    packages = ["langgraph", "langgraph-checkpoint", "valkey"]
+    packages = ["langgraph", "langgraph-checkpoint", "valkey"] + (["langchain-core"] if MESSAGES == "langchain" else [])
     packages += {"ours": ["langgraph-checkpoint-aws-hex", "libvalkey"], "published": ["langgraph-checkpoint-aws"]}.get(
         impl, []
     )
@@ -366,6 +383,10 @@ def operations(saver: Any, meter: Optional[Meter], cfg: Callable[[str], dict[str
     build_graph(saver, LONG_THREAD - 2).invoke(initial_state(), {**cfg("long"), "recursion_limit": 1000})
     history = list(saver.list(cfg("long")))
     latest = history[0]
+    read_back = {type(m).__name__ for m in latest.checkpoint["channel_values"]["messages"]}
+    expected = {"dict"} if MESSAGES == "dicts" else {"HumanMessage", "AIMessage"}
+    if read_back != expected:  # the saver must give back the messages it was given, not e.g. their dicts
+        raise RuntimeError(f"--messages {MESSAGES}: messages read back as {sorted(read_back)}, expected {sorted(expected)}")
     by_id = next((t.config for t in history if t.pending_writes), history[5].config)
     victims = [f"victim-{i}" for i in range(VICTIMS)]
     victim_graph = build_graph(saver, SUPERSTEPS)
@@ -413,6 +434,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mux = count_mux() if args.impl == "ours" else False
     result: dict[str, Any] = {
         "impl": args.impl, "mode": args.mode, "pid": os.getpid(), "versions": versions(args.impl), "mux_counted": mux,
+        "messages": MESSAGES,
     }
     parsed = valkey.connection.parse_url(args.url)
     meter = Meter(parsed.get("host", "127.0.0.1"), int(parsed.get("port", 6379))) if args.impl != "inmemory" else None
@@ -445,7 +467,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10, help="end-to-end rounds (median taken; bytes after the first)")
     parser.add_argument("--agentcore", action="store_true", help="ours: AgentCoreValkeySaver (sync only)")
     parser.add_argument("--pool-size", type=int, default=None, help="published async: pool_size (default: its own, 10)")
+    parser.add_argument("--messages", choices=MESSAGE_KINDS, default="dicts",
+                        help="messages in state: plain dicts, or langchain_core HumanMessage/AIMessage")
     args = parser.parse_args()
+    global MESSAGES
+    MESSAGES = args.messages
     try:
         result = run(args)
     except Exception as exc:  # noqa: BLE001 - reported to the orchestrator as JSON
