@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import operator
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Callable, Optional
 
 import attrs
@@ -500,7 +500,43 @@ def list_args(query: CheckpointQuery, thread: Optional[ThreadKey]) -> list[Any]:
         str(query.limit or 0),
         _json(dict(flt)) if flt else "",
         "1" if query.headers_only else "0",
+        filter_needles(flt) if flt else "",
     ]
+
+
+def _value_texts(value: Any) -> list[str]:
+    """Every JSON text a stored metadata value equal to ``value`` can have (empty: unknown)."""
+    if isinstance(value, str):
+        return [_ENCODER.encode(value)]
+    if value is None or isinstance(value, bool):
+        return [_ENCODER.encode(value)]
+    if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 2**53:
+        texts = {_ENCODER.encode(value)}
+        if float(value).is_integer():
+            # Lua compares numbers, so 5 and 5.0 are equal there: accept both spellings.
+            texts |= {str(int(value)), repr(float(value))}
+        return sorted(texts)
+    return []  # dicts, lists, huge numbers: no text check, the script decodes and compares
+
+
+def filter_needles(flt: Mapping[str, Any]) -> bytes:
+    """Plain-text needles that let the LIST script skip headers without decoding them.
+
+    For each filter key, the ``"key":value`` texts (followed by ``,`` or ``}``
+    unless the value is a string) one of which a header matching the filter
+    must contain, since headers are encoded by the same JSON encoder. A header
+    lacking every needle of a key cannot match; one containing them is still
+    decoded and compared, so a needle can only save work, never change a result.
+    """
+    needles: list[list[str]] = []
+    for key, value in flt.items():
+        head = _ENCODER.encode(key) + ":"
+        texts = _value_texts(value)
+        if isinstance(value, str):
+            needles.append([head + t for t in texts])
+        else:
+            needles.append([head + t + end for t in texts for end in (",", "}")])
+    return _ENCODER.encode(needles).encode("ascii")
 
 
 def delete_thread_args(actor_id: Optional[str]) -> list[Any]:

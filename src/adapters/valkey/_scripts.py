@@ -145,12 +145,30 @@ return record(m, cid, h, true)
 LIST = _COMMON + r"""
 -- ARGV[6]/[7]: actor filter on ('1') and encoded actor; ARGV[8]/[9]: namespace filter
 -- on and encoded namespace; ARGV[10]: checkpoint id or ''; ARGV[11]: before id or '';
--- ARGV[12]: limit (0: none); ARGV[13]: metadata filter JSON or ''; ARGV[14]: '1' headers only.
+-- ARGV[12]: limit (0: none); ARGV[13]: metadata filter JSON or ''; ARGV[14]: '1' headers only;
+-- ARGV[15]: needles, JSON [[text, ...] per filter key] or '': a header that contains no text of
+-- some key's list cannot match and is skipped without decoding (an empty list checks nothing).
 local by_actor, actor, by_ns, ns = ARGV[6] == '1', ARGV[7], ARGV[8] == '1', ARGV[9]
 local cid, before, limit = ARGV[10], ARGV[11], tonumber(ARGV[12])
 local flt = nil
 if ARGV[13] ~= '' then flt = cjson.decode(ARGV[13]) end
 local headers_only = ARGV[14] == '1'
+local needles = nil
+if ARGV[15] and ARGV[15] ~= '' then needles = cjson.decode(ARGV[15]) end
+
+local function may_match(h)
+  if needles == nil then return true end
+  for _, texts in ipairs(needles) do
+    if #texts > 0 then
+      local found = false
+      for _, text in ipairs(texts) do
+        if string.find(h, text, 1, true) then found = true; break end
+      end
+      if not found then return false end
+    end
+  end
+  return true
+end
 
 local function same(a, b)
   if type(a) ~= type(b) then return false end
@@ -205,7 +223,7 @@ for _, m in ipairs(members) do
     local hs = redis.call('HMGET', HDR .. m, unpack(chunk))
     for j = 1, #chunk do
       local h = hs[j]
-      if h and (limit == 0 or taken < limit) and (flt == nil or matches(h)) then
+      if h and (limit == 0 or taken < limit) and (flt == nil or (may_match(h) and matches(h))) then
         found[#found + 1] = {chunk[j], m, h}
         taken = taken + 1
       end
