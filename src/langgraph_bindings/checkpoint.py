@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
+import math
 import random
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, TypeVar
@@ -63,7 +64,27 @@ def _json_projection(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], bool]
     not a ``str``): when it fails, the saver keeps a typed copy, and that copy
     is what reads return.
     """
-    import math  # local: this function is the only user in the module
+    if _plain_json(metadata):
+        return dict(metadata), True  # the common case: nothing to convert, nothing lost
+    return _lossy_projection(metadata)
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether ``value`` is exactly JSON: str, int, bool, None, finite float, lists and str-keyed dicts of those."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain_json(v) for v in value)
+    return False
+
+
+def _lossy_projection(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The strict-JSON projection of metadata that is not plain JSON, and whether it is exact."""
 
     def finite(value: Any) -> Any:
         if isinstance(value, float):
