@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "ValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "AsyncValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "AgentCoreValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
+    "ValkeyCache": "langgraph_checkpoint_aws.langgraph_bindings.valkey_cache",
     "RepositoryStore": "langgraph_checkpoint_aws.langgraph_bindings.store",
     "RepositoryCache": "langgraph_checkpoint_aws.langgraph_bindings.cache",
     "PersistenceError": "langgraph_checkpoint_aws.domain.errors",
@@ -51,7 +52,6 @@ _EXPORTS: dict[str, str] = {
     "PendingWrite": "langgraph_checkpoint_aws._components",
     "SDK_USER_AGENT": "langgraph_checkpoint_aws._components",
     "SyncBatchFlushable": "langgraph_checkpoint_aws._components",
-    "ValkeyCache": "langgraph_checkpoint_aws._components",
     "ValkeyConnectionError": "langgraph_checkpoint_aws._components",
     "ValkeyDocumentParsingError": "langgraph_checkpoint_aws._components",
     "ValkeyEmbeddingGenerationError": "langgraph_checkpoint_aws._components",
@@ -84,6 +84,7 @@ __all__ = [
     "RetryPolicy",
     "TransientBackendError",
     "UnsupportedOperationError",
+    "ValkeyCache",
     "ValkeySaver",
     "create_cache",
     "create_container",
@@ -113,6 +114,7 @@ if TYPE_CHECKING:  # what static tools and editors see; at run time names load o
     from .langgraph_bindings.dynamodb import DynamoDBSaver
     from .langgraph_bindings.store import RepositoryStore
     from .langgraph_bindings.valkey import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
+    from .langgraph_bindings.valkey_cache import ValkeyCache
 
 
 def __getattr__(name: str) -> Any:

@@ -25,11 +25,11 @@ AVAILABLE: dict[str, str] = {
     "AsyncValkeySaver": ".langgraph_bindings.valkey",
     "AgentCoreValkeySaver": ".langgraph_bindings.valkey",
     "DynamoDBSaver": ".langgraph_bindings.dynamodb",
+    "ValkeyCache": ".langgraph_bindings.valkey_cache",
 }
 """Component name -> the module that defines it, relative to the package (the same class on every path)."""
 
 _MEMORY_STORE = 'use create_store({"backend": "memory"})'
-_MEMORY_CACHE = 'use create_cache({"backend": "memory"})'
 _SAVER = 'use ValkeySaver, DynamoDBSaver or create_saver({"backend": "memory"})'
 _NOT_DEFERRED = "writes are not deferred yet: pass the saver itself to compile(checkpointer=...)"
 
@@ -48,7 +48,6 @@ PLANNED: dict[str, str] = {
     "AsyncValkeyStore": _MEMORY_STORE,
     "ValkeyIndexConfig": _MEMORY_STORE + " with store.index",
     "DynamoDBStore": _MEMORY_STORE,
-    "ValkeyCache": _MEMORY_CACHE,
     "ValkeyStoreError": "catch langgraph_checkpoint_aws.PersistenceError",
     "ValkeyConnectionError": "catch ConnectionError (or langgraph_checkpoint_aws.BackendConnectionError)",
     "ValkeyDocumentParsingError": "catch langgraph_checkpoint_aws.PersistenceError",

@@ -2,7 +2,8 @@
 
 ``create_saver({"backend": "valkey", ...})`` returns a ``ValkeySaver`` (an
 ``AgentCoreValkeySaver`` with ``valkey.layout: agentcore``), ``dynamodb``
-returns a ``DynamoDBSaver``, ``memory`` a ``RepositorySaver``. What is returned
+returns a ``DynamoDBSaver``, ``memory`` a ``RepositorySaver``; ``create_cache`` with
+``valkey`` returns a ``ValkeyCache``. What is returned
 owns its container: ``close()`` (or the context manager) releases the clients,
 pools and threads the container built.
 """
@@ -57,6 +58,14 @@ def create_store(config: ConfigSource = None, **overrides: Any) -> RepositorySto
 
 
 def create_cache(config: ConfigSource = None, **overrides: Any) -> RepositoryCache[Any]:
-    """A LangGraph cache (BaseCache) for the configured backend (it owns what it builds)."""
+    """A LangGraph cache (BaseCache) for the configured backend (it owns what it builds).
+
+    ``valkey`` returns a ``ValkeyCache``; other backends a ``RepositoryCache``.
+    """
     container = create_container(config, **overrides)
-    return RepositoryCache(container.cache_service(), serde=container.options().serde, container=container)
+    options = container.options()
+    if options.backend == "valkey":
+        from .langgraph_bindings.valkey_cache import ValkeyCache
+
+        return ValkeyCache.from_container(container, serde=options.serde)
+    return RepositoryCache(container.cache_service(), serde=options.serde, container=container)

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from dependency_injector import providers, resources
 
 from ..domain.errors import ConfigurationError
-from .base import BackendContainer, ExecutorResource, retry_policy
+from .base import BackendContainer, CacheBackend, ExecutorResource, retry_policy
 
 __all__ = ["ValkeyBackend", "ValkeyClientResource"]
 
@@ -51,13 +51,19 @@ def _async_repository(client: Any, layout: str, ttl_seconds: Optional[float]) ->
     return AsyncValkeyCheckpointRepository(client, layout=_layout(layout), ttl_seconds=ttl_seconds)
 
 
+def _cache_repository(client: Any, prefix: str) -> Any:
+    from ..adapters.valkey import ValkeyCacheRepository
+
+    return ValkeyCacheRepository(client, prefix=prefix)
+
+
 def _async_concurrency(client: Any, pool_size: int) -> Optional[int]:
     # A multiplexed client pipelines every caller on one socket: nothing to cap.
     return None if getattr(client, "multiplexed", False) else pool_size
 
 
-class ValkeyBackend(BackendContainer):
-    """Checkpoints on a Valkey server or cluster.
+class ValkeyBackend(BackendContainer, CacheBackend):
+    """Checkpoints and the cache on a Valkey server or cluster.
 
     Override ``client`` (sync) or ``async_client`` (valkey.asyncio) to use your
     own client; ``retry_policy`` to inject a RetryPolicy (tests inject ``sleep=``).
@@ -81,5 +87,7 @@ class ValkeyBackend(BackendContainer):
     blob_store: providers.Provider[Any] = providers.Object(None)
     max_inline_bytes: providers.Provider[Any] = providers.Object(None)
     retry_policy = providers.Singleton(retry_policy, section.retry_attempts)
+    # The cache on the same sync client, under ``cache.prefix``.
+    cache_repository = providers.Singleton(_cache_repository, client=client, prefix=options.provided.cache.prefix)
     # As many workers as the sync client has connections: calls never wait on the pool.
     executor = providers.Resource(ExecutorResource, max_workers=section.pool_size, name="lgaws-valkey")

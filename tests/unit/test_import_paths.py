@@ -47,7 +47,7 @@ PUBLISHED: dict[str, list[str]] = {
 }
 """Module path (under the package) -> the names it exported in 1.2.6 (read from the published package)."""
 
-BUILT = {"ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver", "DynamoDBSaver"}
+BUILT = {"ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver", "DynamoDBSaver", "ValkeyCache"}
 DEPRECATED = {"saver", "async_saver", "session", "async_session"}
 
 CASES = [(path, name) for path, names in PUBLISHED.items() for name in names]

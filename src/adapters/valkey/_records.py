@@ -44,6 +44,7 @@ __all__ = [
     "split_member",
     "header_value",
     "blob_value",
+    "parse_payload",
     "write_value",
     "parse_header",
     "parse_blob",
@@ -297,7 +298,7 @@ def header_value(cp: StoredCheckpoint) -> bytes:
 
 
 def blob_value(payload: Payload) -> bytes:
-    """The stored value of a channel blob."""
+    """The stored value of a channel blob (and of a cache entry): the type tag as head, the data as body."""
     return _frame(_b(payload.type_tag), payload.data)
 
 
@@ -338,6 +339,19 @@ def parse_header(thread: ThreadKey, ns: str, cid: str, raw: bytes) -> tuple[Stor
         metadata_payload=Payload(mt, raw[end:]) if mt is not None else None,
     )
     return stored, bf
+
+
+def parse_payload(raw: bytes, where: Callable[[], str]) -> Payload:
+    """A payload stored by :func:`blob_value`.
+
+    Raises:
+        CorruptRecordError: the value is not framed, or its tag is not UTF-8.
+    """
+    tag, body = _unframe(raw, where)
+    try:
+        return Payload(_s(tag), raw[body:])
+    except UnicodeDecodeError as exc:
+        raise CorruptRecordError(f"{where()}: type tag is not UTF-8") from exc
 
 
 def parse_blob(field: Any, raw: bytes, where: Callable[[], str]) -> ChannelBlob:
