@@ -64,6 +64,7 @@ def _cache_service(backend: containers.Container, options: PersistenceOptions) -
     return CacheService(
         repository=_component(backend, "cache_repository", "cache (create_cache)", options),
         default_ttl_seconds=options.cache.ttl_seconds,
+        retry=backend.retry_policy(),
     )
 
 

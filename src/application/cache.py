@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from ..domain.errors import InvalidInputError
 from ..domain.models import CacheEntry, Payload
+from ..domain.policies import RetryPolicy
 from ..domain.ports import CacheRepository
+
+T = TypeVar("T")
 
 __all__ = ["CacheService", "CacheKey"]
 
@@ -50,6 +53,8 @@ class CacheService:
         repository: where entries are kept.
         default_ttl_seconds: lifetime of entries written without a TTL (None: forever).
         clock: time source in POSIX seconds (injected in tests).
+        retry: the retry policy applied once around each repository call (as
+            the checkpoint use cases do); every cache call is idempotent.
     """
 
     def __init__(
@@ -58,10 +63,17 @@ class CacheService:
         repository: CacheRepository,
         default_ttl_seconds: Optional[float] = None,
         clock: Callable[[], float] = time.time,
+        retry: Optional[RetryPolicy] = None,
     ) -> None:
         self.repository = repository
         self.default_ttl_seconds = _check_ttl(default_ttl_seconds, "default_ttl_seconds")
         self.clock = clock
+        self.retry = retry if retry is not None else RetryPolicy()
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.retry.attempts == 1:
+            return fn(*args)
+        return self.retry.retrying()(fn, *args)
 
     def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, Payload]:
         """The live payloads among ``keys``; missing and expired keys are absent.
@@ -72,7 +84,7 @@ class CacheService:
         wanted = list(dict.fromkeys(_check_key(pair) for pair in keys))
         if not wanted:
             return {}
-        entries = self.repository.get_entries(wanted)
+        entries = self._call(self.repository.get_entries, wanted)
         return {ident: entry.payload for ident, entry in entries.items()}
 
     def set_many(self, entries: Mapping[CacheKey, tuple[Payload, Optional[float]]]) -> None:
@@ -101,13 +113,13 @@ class CacheService:
                 )
             )
         if prepared:
-            self.repository.set_entries(prepared)
+            self._call(self.repository.set_entries, prepared)
 
     def clear(self, namespaces: Optional[Sequence[tuple[str, ...]]] = None) -> None:
         """Delete the entries of ``namespaces`` (every entry when None)."""
         if namespaces is None:
-            self.repository.clear(None)
+            self._call(self.repository.clear, None)
             return
         checked = [_check_namespace(ns, "clear") for ns in namespaces]
         if checked:
-            self.repository.clear(checked)
+            self._call(self.repository.clear, checked)

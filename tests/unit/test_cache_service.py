@@ -6,8 +6,9 @@ import pytest
 
 from langgraph_checkpoint_aws.adapters.memory import InMemoryCacheRepository
 from langgraph_checkpoint_aws.application.cache import CacheService
-from langgraph_checkpoint_aws.domain.errors import InvalidInputError
+from langgraph_checkpoint_aws.domain.errors import InvalidInputError, TransientBackendError
 from langgraph_checkpoint_aws.domain.models import Payload
+from langgraph_checkpoint_aws.domain.policies import RetryPolicy
 from tests.clock import FakeClock
 
 A = (("node", "a"), "k1")
@@ -116,3 +117,37 @@ def test_clear_rejects_bad_namespaces(service: CacheService) -> None:
 def test_bad_default_ttl(repository: InMemoryCacheRepository) -> None:
     with pytest.raises(InvalidInputError, match="default_ttl_seconds"):
         CacheService(repository=repository, default_ttl_seconds=-1)
+
+
+class FlakyCacheRepository(InMemoryCacheRepository):
+    """The in-memory repository, failing its first ``failures`` calls the way a lost connection does."""
+
+    def __init__(self, failures: int, clock: FakeClock) -> None:
+        super().__init__(clock=clock)
+        self.failures = failures
+
+    def _maybe_fail(self) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise TransientBackendError("connection lost")
+
+    def get_entries(self, keys):  # type: ignore[no-untyped-def]
+        self._maybe_fail()
+        return super().get_entries(keys)
+
+    def set_entries(self, entries):  # type: ignore[no-untyped-def]
+        self._maybe_fail()
+        super().set_entries(entries)
+
+
+def test_the_retry_policy_is_applied_once_around_each_call(clock: FakeClock) -> None:
+    sleeps: list[float] = []
+    service = CacheService(
+        repository=FlakyCacheRepository(2, clock), clock=clock, retry=RetryPolicy(attempts=3, sleep=sleeps.append)
+    )
+    service.set_many({A: (Payload("json", b"1"), None)})  # two failures, third try succeeds
+    assert service.get_many([A]) == {A: Payload("json", b"1")}
+    assert len(sleeps) == 2
+    no_retry = CacheService(repository=FlakyCacheRepository(1, clock), clock=clock)
+    with pytest.raises(TransientBackendError):
+        no_retry.get_many([A])
