@@ -309,6 +309,15 @@ def write_value(w: StoredWrite) -> bytes:
 
 
 # -- parsing ------------------------------------------------------------------------------
+def _framed_json(raw: bytes, where: Callable[[], str], what: str) -> tuple[Any, int]:
+    """The JSON head of a framed value, and where its body starts."""
+    head_raw, body = _unframe(raw, where)
+    try:
+        return _load_json(head_raw), body
+    except ValueError as exc:
+        raise CorruptRecordError(f"{where()}: {what} is not JSON") from exc
+
+
 def parse_header(thread: ThreadKey, ns: str, cid: str, raw: bytes) -> tuple[StoredCheckpoint, list[Any]]:
     """A stored header as a StoredCheckpoint, and its blob fields (text).
 
@@ -319,11 +328,7 @@ def parse_header(thread: ThreadKey, ns: str, cid: str, raw: bytes) -> tuple[Stor
     def where() -> str:
         return f"checkpoint {cid!r} of thread {thread.thread_id!r} (namespace {ns!r})"
 
-    head_raw, body = _unframe(raw, where)
-    try:
-        obj = _load_json(head_raw)
-    except ValueError as exc:
-        raise CorruptRecordError(f"{where()}: header is not JSON") from exc
+    obj, body = _framed_json(raw, where, "header")
     p, t, n, v, m, bf, mt = _header_head(obj, where)
     if body + n > len(raw):
         raise CorruptRecordError(f"{where()}: payload is truncated")
@@ -357,8 +362,7 @@ def parse_payload(raw: bytes, where: Callable[[], str]) -> Payload:
 def parse_blob(field: Any, raw: bytes, where: Callable[[], str]) -> ChannelBlob:
     """A stored blob under its hash field (bytes, or text from a header's field list)."""
     channel, version = _split_blob_field(field, where)
-    tag, body = _unframe(raw, where)
-    return ChannelBlob(channel, version, Payload(_s(tag), raw[body:]))
+    return ChannelBlob(channel, version, parse_payload(raw, where))
 
 
 def parse_write(thread: ThreadKey, ns: str, cid: str, raw: bytes) -> StoredWrite:
@@ -367,19 +371,10 @@ def parse_write(thread: ThreadKey, ns: str, cid: str, raw: bytes) -> StoredWrite
     def where() -> str:
         return f"write of checkpoint {cid!r} of thread {thread.thread_id!r}"
 
-    head_raw, body = _unframe(raw, where)
-    try:
-        obj = _load_json(head_raw)
-    except ValueError as exc:
-        raise CorruptRecordError(f"{where()}: head is not JSON") from exc
+    obj, body = _framed_json(raw, where, "head")
     c, t, p, k, i = _write_head(obj, where)
     return StoredWrite(thread, ns, cid, k, i, c, Payload(t, raw[body:]), p)
 
-
-# The models' ``converter=tuple`` fields defeat mypy's attrs plugin (it cannot solve the
-# converter's type variable); these aliases keep the calls typed loosely at no runtime cost.
-_record: Callable[..., CheckpointRecord] = CheckpointRecord
-_thread_data: Callable[..., ThreadData] = ThreadData
 
 # LangGraph's replay order, the same as StoredWrite.sort_key without building a tuple per call.
 _write_order = operator.attrgetter("task_path", "task_id", "idx")
@@ -412,7 +407,7 @@ def parse_records(enc_thread: str, rows: Sequence[Any]) -> list[CheckpointRecord
             return f"channel blob of checkpoint {cid!r} of thread {thread.thread_id!r}"
 
         blobs = tuple(parse_blob(field, raw, where) for field, raw in zip(fields, row[3]) if raw is not None)
-        out.append(_record(stored, blobs, _parse_writes(thread, ns, cid, row[4])))
+        out.append(CheckpointRecord(stored, blobs, _parse_writes(thread, ns, cid, row[4])))
     return out
 
 
@@ -456,7 +451,7 @@ def parse_export(thread: ThreadKey, rows: Sequence[Any]) -> ThreadData:
         for i in range(0, len(write_pairs), 2):
             cid, _ = _parse_len_prefixed(write_pairs[i], where)
             writes.append(parse_write(thread, ns, _s(cid), write_pairs[i + 1]))
-    return _thread_data(thread=thread, checkpoints=checkpoints, blobs=blobs, writes=writes)
+    return ThreadData(thread=thread, checkpoints=checkpoints, blobs=blobs, writes=writes)
 
 
 def merge_listed(records: list[CheckpointRecord], limit: Optional[int]) -> list[CheckpointRecord]:
