@@ -54,9 +54,15 @@ def _component(backend: containers.Container, name: str, what: str, options: Per
 
 
 def _store_service(backend: containers.Container, options: PersistenceOptions) -> StoreService:
+    async_items = backend.providers.get("async_item_repository")
+    async_vectors = backend.providers.get("async_vector_index")
     return StoreService(
         items=_component(backend, "item_repository", "store (create_store)", options),
         vectors=_component(backend, "vector_index", "vector index", options),
+        retry=backend.retry_policy(),
+        executor=backend.executor(),
+        async_items=async_items() if async_items is not None else None,
+        async_vectors=async_vectors() if async_vectors is not None else None,
     )
 
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Callable, Optional, Union
+from concurrent.futures import Executor
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import attrs
 
 from ..domain.errors import ConfigurationError, InvalidInputError
 from ..domain.models import StoreItem
 from ..domain.policies import (
+    RetryPolicy,
     item_matches,
     namespace_matches,
     validate_item_filter,
     validate_labels,
     validate_namespace,
 )
-from ..domain.ports import Embedder, ItemRepository, VectorIndex
+from ..domain.ports import AsyncItemRepository, AsyncVectorIndex, Embedder, ItemRepository, VectorIndex
+from .effects import Call, Program, run_async, run_sync
+
+T = TypeVar("T")
 
 __all__ = [
     "StoreService",
@@ -28,6 +33,10 @@ __all__ = [
     "EmbedderLike",
     "DefaultTTL",
     "DEFAULT_TTL",
+    "GetRequest",
+    "SearchRequest",
+    "NamespacesRequest",
+    "ReadRequest",
 ]
 
 ItemKey = tuple[tuple[str, ...], str]
@@ -86,6 +95,43 @@ class ScoredItem:
     score: Optional[float] = None
 
 
+@attrs.frozen
+class GetRequest:
+    """Read one item of a batch (``refresh_ttl`` None: the service's default)."""
+
+    namespace: tuple[str, ...]
+    key: str
+    refresh_ttl: Optional[bool] = None
+
+
+@attrs.frozen
+class SearchRequest:
+    """One search of a batch: see ``StoreService.search`` for the fields."""
+
+    namespace_prefix: tuple[str, ...]
+    query: Optional[str] = None
+    filter: Optional[Mapping[str, Any]] = None
+    limit: int = 10
+    offset: int = 0
+    refresh_ttl: Optional[bool] = None
+
+
+@attrs.frozen
+class NamespacesRequest:
+    """One namespace listing of a batch: see ``StoreService.list_namespaces``."""
+
+    conditions: Sequence[tuple[str, tuple[str, ...]]] = ()
+    max_depth: Optional[int] = None
+    limit: int = 100
+    offset: int = 0
+    prefix: Optional[tuple[str, ...]] = None
+    suffix: Optional[tuple[str, ...]] = None
+
+
+ReadRequest = Union[GetRequest, SearchRequest, NamespacesRequest]
+"""A read of a batch; its result is a StoreItem or None, a list of ScoredItem, or a list of namespaces."""
+
+
 def _check_key(key: Any, what: str = "key") -> str:
     if not isinstance(key, str):
         raise InvalidInputError(f"{what} must be a str, got {type(key).__name__}: {key!r}")
@@ -138,15 +184,21 @@ class StoreService:
 
     TTLs are in minutes (LangGraph's convention). Expired items are absent from
     every read; ``sweep_expired`` deletes them for backends that do not expire
-    records on their own.
+    records on their own. Every use case is a program (``application.effects``)
+    run by the sync methods over the sync ports, and by the ``a*`` methods over
+    the async ports (native) or the sync ones in ``executor``.
 
     Args:
-        items: where items are kept.
+        items: where items and their vectors are kept.
         vectors: nearest-neighbour index for semantic search (None: search
             ignores queries and ranks nothing).
         clock: time source in POSIX seconds (injected in tests).
         default_ttl_minutes: TTL of writes that ask for ``DEFAULT_TTL``.
         refresh_on_read: whether reads refresh TTLs when the caller does not say.
+        retry: the retry policy applied once around each port call.
+        executor: where the async methods run sync ports (None: asyncio's default).
+        async_items: the async twin of ``items`` (None: run ``items`` in ``executor``).
+        async_vectors: the async twin of ``vectors``.
     """
 
     def __init__(
@@ -157,12 +209,29 @@ class StoreService:
         clock: Callable[[], float] = time.time,
         default_ttl_minutes: Optional[float] = None,
         refresh_on_read: bool = True,
+        retry: Optional[RetryPolicy] = None,
+        executor: Optional[Executor] = None,
+        async_items: Optional[AsyncItemRepository] = None,
+        async_vectors: Optional[AsyncVectorIndex] = None,
     ) -> None:
         self.items = items
         self.vectors = vectors
         self.clock = clock
         self.default_ttl_minutes = _check_ttl(default_ttl_minutes, "default_ttl_minutes")
         self.refresh_on_read = bool(refresh_on_read)
+        self.retry = retry if retry is not None else RetryPolicy(attempts=1)
+        self.executor = executor
+        self._ports: dict[str, Any] = {"items": items, "vectors": vectors}
+        self._async_ports: dict[str, Any] = {
+            "items": async_items if async_items is not None else items,
+            "vectors": async_vectors if async_vectors is not None else vectors,
+        }
+
+    def _run(self, program: Program[T]) -> T:
+        return run_sync(program, self._ports, self.retry)
+
+    async def _arun(self, program: Program[T]) -> T:
+        return await run_async(program, self._async_ports, self.retry, self.executor)
 
     # -- lifecycle ------------------------------------------------------------------
     def setup(self) -> None:
@@ -174,28 +243,84 @@ class StoreService:
 
     def sweep_expired(self) -> int:
         """Delete every expired item now; returns how many were deleted."""
-        return self.items.purge_expired(self.clock())
+        return self._run(self._sweep())
+
+    async def asweep_expired(self) -> int:
+        """Async :meth:`sweep_expired`."""
+        return await self._arun(self._sweep())
+
+    def _sweep(self) -> Program[int]:
+        count: int = yield Call("items", "purge_expired", (self.clock(),))
+        return count
+
+    # -- batches ----------------------------------------------------------------------
+    def batch(
+        self,
+        reads: Sequence[ReadRequest],
+        writes: Sequence[ItemWrite] = (),
+        *,
+        embedder: Optional[EmbedderLike] = None,
+        dims: Optional[int] = None,
+    ) -> list[Any]:
+        """Run reads (which see the state before the batch), then the writes; results follow ``reads``.
+
+        Gets of the batch are one repository call (two when they ask for
+        different TTL refreshes); the writes are one call.
+        """
+        return self._run(self._batch(reads, writes, embedder, dims))
+
+    async def abatch(
+        self,
+        reads: Sequence[ReadRequest],
+        writes: Sequence[ItemWrite] = (),
+        *,
+        embedder: Optional[EmbedderLike] = None,
+        dims: Optional[int] = None,
+    ) -> list[Any]:
+        """Async :meth:`batch` (``embedder`` should not block: precompute vectors on the loop)."""
+        return await self._arun(self._batch(reads, writes, embedder, dims))
+
+    def _batch(
+        self,
+        reads: Sequence[ReadRequest],
+        writes: Sequence[ItemWrite],
+        embedder: Optional[EmbedderLike],
+        dims: Optional[int],
+    ) -> Program[list[Any]]:
+        plan = self._plan_writes(writes, embedder, dims)  # validates before anything runs
+        results: list[Any] = [None] * len(reads)
+        gets: dict[bool, list[tuple[int, ItemKey]]] = {True: [], False: []}
+        for i, read in enumerate(reads):
+            if isinstance(read, GetRequest):
+                gets[self._refresh(read.refresh_ttl)].append((i, self._split_key((read.namespace, read.key))))
+            elif not isinstance(read, (SearchRequest, NamespacesRequest)):
+                raise InvalidInputError(f"unknown store read: {type(read).__name__}")
+        for refresh, wanted in gets.items():
+            if wanted:
+                found = yield from self._get([ident for _, ident in wanted], refresh)
+                for i, ident in wanted:
+                    results[i] = found.get(ident)
+        for i, read in enumerate(reads):
+            if isinstance(read, SearchRequest):
+                results[i] = yield from self._search(read, embedder, dims)
+            elif isinstance(read, NamespacesRequest):
+                results[i] = yield from self._namespaces(read)
+        if plan is not None:
+            yield from self._write(plan)
+        return results
 
     # -- reads ------------------------------------------------------------------------
     def get(self, keys: Iterable[ItemKey], *, refresh_ttl: Optional[bool] = None) -> dict[ItemKey, StoreItem]:
-        """The live items among ``keys``, with their TTLs refreshed when asked.
+        """The live items among ``keys`` (``(namespace, key)`` pairs), TTLs refreshed when asked."""
+        wanted = list(dict.fromkeys(self._split_key(pair) for pair in keys))
+        return self._run(self._get(wanted, self._refresh(refresh_ttl)))
 
-        Args:
-            keys: ``(namespace, key)`` pairs.
-            refresh_ttl: restart the TTL of returned items (None: service default).
-
-        Returns:
-            The items found, by ``(namespace, key)``.
-        """
-        wanted: list[ItemKey] = []
-        for pair in keys:
-            namespace, key = self._split_key(pair)
-            wanted.append((namespace, key))
+    def _get(self, wanted: list[ItemKey], refresh: bool) -> Program[dict[ItemKey, StoreItem]]:
         if not wanted:
             return {}
-        found = self.items.get_items(list(dict.fromkeys(wanted)))
-        if self._refresh(refresh_ttl):
-            found = self._touch(found)
+        found: dict[ItemKey, StoreItem] = yield Call(
+            "items", "get_items", (list(dict.fromkeys(wanted)),), {"now": self.clock(), "refresh": refresh}
+        )
         return found
 
     def search(
@@ -230,24 +355,34 @@ class StoreService:
         Returns:
             The page of hits, best first.
         """
-        prefix = validate_labels(namespace_prefix, "namespace_prefix")
-        validate_item_filter(filter)
-        limit = _check_count(limit, "limit")
-        offset = _check_count(offset, "offset")
+        request = SearchRequest(namespace_prefix, query, filter, limit, offset, refresh_ttl)
+        return self._run(self._search(request, embedder, dims))
+
+    def _search(
+        self, request: SearchRequest, embedder: Optional[EmbedderLike], dims: Optional[int]
+    ) -> Program[list[ScoredItem]]:
+        prefix = validate_labels(request.namespace_prefix, "namespace_prefix")
+        flt = request.filter
+        validate_item_filter(flt)
+        limit = _check_count(request.limit, "limit")
+        offset = _check_count(request.offset, "offset")
+        query = request.query
         if query is not None and not isinstance(query, str):
             raise InvalidInputError(f"query must be a str or None, got {type(query).__name__}")
         if limit == 0:
             return []
+        now = self.clock()
         if query and embedder is not None and self.vectors is not None:
-            hits = self._ranked(prefix, query, filter, offset + limit, embedder, dims, self.vectors)
+            hits = yield from self._ranked(prefix, query, flt, offset + limit, embedder, dims, now)
         else:
-            matching = [i for i in self.items.scan_items(prefix) if item_matches(i.value, filter)]
+            scanned: Iterable[StoreItem] = yield Call("items", "scan_items", (prefix,), {"now": now}, collect=True)
+            matching = [i for i in scanned if item_matches(i.value, flt)]
             matching.sort(key=_newest_first)
             hits = [ScoredItem(i) for i in matching]
         page = hits[offset : offset + limit]
-        if page and self._refresh(refresh_ttl):
-            touched = self._touch({(h.item.namespace, h.item.key): h.item for h in page})
-            page = [ScoredItem(touched[(h.item.namespace, h.item.key)], h.score) for h in page]
+        if page and self._refresh(request.refresh_ttl) and any(h.item.ttl_minutes is not None for h in page):
+            touched = yield from self._get([(h.item.namespace, h.item.key) for h in page], True)
+            page = [ScoredItem(touched.get((h.item.namespace, h.item.key), h.item), h.score) for h in page]
         return page
 
     def list_namespaces(
@@ -274,12 +409,16 @@ class StoreService:
         Returns:
             The page of namespaces in ascending order.
         """
+        request = NamespacesRequest(tuple(conditions), max_depth, limit, offset, prefix, suffix)
+        return self._run(self._namespaces(request))
+
+    def _namespaces(self, request: NamespacesRequest) -> Program[list[tuple[str, ...]]]:
         checks: list[tuple[tuple[str, ...], bool]] = []
-        if prefix is not None:
-            checks.append((validate_labels(prefix, "prefix"), False))
-        if suffix is not None:
-            checks.append((validate_labels(suffix, "suffix"), True))
-        for condition in conditions:
+        if request.prefix is not None:
+            checks.append((validate_labels(request.prefix, "prefix"), False))
+        if request.suffix is not None:
+            checks.append((validate_labels(request.suffix, "suffix"), True))
+        for condition in request.conditions:
             try:
                 match_type, path = condition
             except (TypeError, ValueError):
@@ -289,13 +428,17 @@ class StoreService:
             if match_type not in _MATCH_TYPES:
                 raise InvalidInputError(f"match_type must be 'prefix' or 'suffix', got {match_type!r}")
             checks.append((validate_labels(path, f"{match_type} path"), match_type == "suffix"))
+        max_depth = request.max_depth
         if max_depth is not None:
             max_depth = _check_count(max_depth, "max_depth", minimum=1)
-        limit = _check_count(limit, "limit")
-        offset = _check_count(offset, "offset")
+        limit = _check_count(request.limit, "limit")
+        offset = _check_count(request.offset, "offset")
+        listed: Iterable[tuple[str, ...]] = yield Call(
+            "items", "list_namespaces", (), {"now": self.clock()}, collect=True
+        )
         selected = {
             tuple(ns)
-            for ns in self.items.list_namespaces()
+            for ns in listed
             if all(namespace_matches(tuple(ns), path, suffix=is_suffix) for path, is_suffix in checks)
         }
         if max_depth is not None:
@@ -310,18 +453,31 @@ class StoreService:
         embedder: Optional[EmbedderLike] = None,
         dims: Optional[int] = None,
     ) -> None:
-        """Apply a batch of writes; the last write of a key wins.
+        """Apply a batch of writes in one repository call; the last write of a key wins.
 
         Replacing an item keeps its ``created_at`` and moves ``updated_at``.
         Texts are embedded (each distinct text once) before anything is
-        written, so an embedder failure leaves the store untouched. With an
-        ``embedder``, an item written without texts loses its old vectors.
+        written, so an embedder failure leaves the store untouched. An item
+        written without texts loses its old vectors.
 
         Args:
             writes: inserts, replacements and deletes (``value=None``).
             embedder: turns ``ItemWrite.texts`` into vectors.
             dims: expected vector length, checked when given.
         """
+        plan = self._plan_writes(list(writes), embedder, dims)
+        if plan is not None:
+            self._run(self._write(plan))
+
+    def delete(self, keys: Iterable[ItemKey]) -> None:
+        """Delete items and their vectors; missing keys are ignored."""
+        wanted = [self._split_key(pair) for pair in keys]
+        if wanted:
+            self._run(self._write(_WritePlan([], wanted, {})))
+
+    def _plan_writes(
+        self, writes: Sequence[ItemWrite], embedder: Optional[EmbedderLike], dims: Optional[int]
+    ) -> Optional[_WritePlan]:
         latest: dict[ItemKey, ItemWrite] = {}
         for write in writes:
             self._check_write(write)
@@ -329,48 +485,34 @@ class StoreService:
             latest.pop(ident, None)  # re-insert so batch order follows the last write
             latest[ident] = write
         if not latest:
-            return
+            return None
         upserts = [w for w in latest.values() if w.value is not None]
         deletes = [ident for ident, w in latest.items() if w.value is None]
         vectors = self._embed_writes(upserts, embedder, dims)
         now = self.clock()
-        existing = self.items.get_items([(w.namespace, w.key) for w in upserts]) if upserts else {}
         stored: list[StoreItem] = []
         for write in upserts:
             ttl = self.default_ttl_minutes if isinstance(write.ttl_minutes, DefaultTTL) else write.ttl_minutes
-            previous = existing.get((write.namespace, write.key))
             stored.append(
                 StoreItem(
                     namespace=write.namespace,
                     key=write.key,
                     value=dict(write.value or {}),
-                    created_at=previous.created_at if previous is not None else now,
+                    created_at=now,  # the repository keeps a replaced item's own created_at
                     updated_at=now,
                     expires_at=None if ttl is None else now + ttl * 60.0,
                     ttl_minutes=ttl,
                 )
             )
-        if stored:
-            self.items.put_items(stored)
-        if deletes:
-            self.items.delete_items(deletes)
-        if self.vectors is not None:
-            for (namespace, key), by_path in vectors.items():
-                self.vectors.upsert(namespace, key, by_path)
-            stale = list(deletes)
-            if embedder is not None:
-                stale.extend((w.namespace, w.key) for w in upserts if (w.namespace, w.key) not in vectors)
-            if stale:
-                self.vectors.remove(stale)
+        return _WritePlan(stored, deletes, vectors)
 
-    def delete(self, keys: Iterable[ItemKey]) -> None:
-        """Delete items and their vectors; missing keys are ignored."""
-        wanted = [self._split_key(pair) for pair in keys]
-        if not wanted:
-            return
-        self.items.delete_items(wanted)
-        if self.vectors is not None:
-            self.vectors.remove(wanted)
+    def _write(self, plan: _WritePlan) -> Program[None]:
+        yield Call(
+            "items",
+            "write_items",
+            (plan.upserts, plan.deletes),
+            {"vectors": plan.vectors, "now": self.clock()},
+        )
 
     # -- helpers --------------------------------------------------------------------------
     def _split_key(self, pair: Any) -> ItemKey:
@@ -409,20 +551,6 @@ class StoreService:
     def _refresh(self, refresh_ttl: Optional[bool]) -> bool:
         return self.refresh_on_read if refresh_ttl is None else bool(refresh_ttl)
 
-    def _touch(self, found: dict[ItemKey, StoreItem]) -> dict[ItemKey, StoreItem]:
-        """Restart the TTL of the items that have one; returns them with the new expiry."""
-        now = self.clock()
-        expiries = {
-            ident: now + item.ttl_minutes * 60.0 for ident, item in found.items() if item.ttl_minutes is not None
-        }
-        if not expiries:
-            return found
-        self.items.touch_items(list(expiries), expiries)
-        return {
-            ident: attrs.evolve(item, expires_at=expiries[ident]) if ident in expiries else item
-            for ident, item in found.items()
-        }
-
     def _embed_writes(
         self, writes: Sequence[ItemWrite], embedder: Optional[EmbedderLike], dims: Optional[int]
     ) -> dict[ItemKey, dict[str, list[float]]]:
@@ -451,19 +579,23 @@ class StoreService:
         wanted: int,
         embedder: EmbedderLike,
         dims: Optional[int],
-        index: VectorIndex,
-    ) -> list[ScoredItem]:
-        """Hits ranked by similarity, at least ``wanted`` of them when that many match."""
+        now: float,
+    ) -> Program[list[ScoredItem]]:
+        """Hits ranked by similarity, at least ``wanted`` of them when that many match.
+
+        Two port calls (query, then one read of every hit's item) unless the
+        filter rejects so many hits that a wider query is needed.
+        """
         vector = _embed_query(embedder, query)
         _check_dims(vector, dims)
         candidates = max(wanted * 2, 16)
         while True:
-            hits = index.query(vector, prefix, candidates)
-            found = self.items.get_items([(ns, key) for ns, key, _ in hits])
-            # Vectors whose item expired or vanished are dropped here, lazily.
-            orphans = [(ns, key) for ns, key, _ in hits if (tuple(ns), key) not in found]
-            if orphans:
-                index.remove(orphans)
+            hits: list[tuple[tuple[str, ...], str, float]] = yield Call(
+                "vectors", "query", (vector, prefix, candidates)
+            )
+            found: dict[ItemKey, StoreItem] = yield Call(
+                "items", "get_items", ([(tuple(ns), key) for ns, key, _ in hits],), {"now": now}
+            )
             ranked = [
                 ScoredItem(found[(tuple(ns), key)], float(score))
                 for ns, key, score in hits
@@ -476,11 +608,19 @@ class StoreService:
         if len(ranked) < wanted:
             # Items stored without vectors still belong to the prefix: they fill the page unscored.
             scored = {(tuple(ns), key) for ns, key, _ in hits}
+            scanned: Iterable[StoreItem] = yield Call("items", "scan_items", (prefix,), {"now": now}, collect=True)
             unscored = [
-                i
-                for i in self.items.scan_items(prefix)
-                if (i.namespace, i.key) not in scored and item_matches(i.value, flt)
+                i for i in scanned if (i.namespace, i.key) not in scored and item_matches(i.value, flt)
             ]
             unscored.sort(key=_newest_first)
             ranked.extend(ScoredItem(i) for i in unscored[: wanted - len(ranked)])
         return ranked
+
+
+@attrs.frozen
+class _WritePlan:
+    """A validated batch of writes, embedded and ready for one ``write_items`` call."""
+
+    upserts: list[StoreItem]
+    deletes: list[ItemKey]
+    vectors: dict[ItemKey, dict[str, list[float]]]

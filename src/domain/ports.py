@@ -47,8 +47,12 @@ __all__ = [
     "AsyncResourceProvisioner",
     "BlobStore",
     "AsyncBlobStore",
+    "ItemKey",
+    "ItemVectors",
     "ItemRepository",
+    "AsyncItemRepository",
     "VectorIndex",
+    "AsyncVectorIndex",
     "Embedder",
     "CacheRepository",
     "Clock",
@@ -304,30 +308,49 @@ class AsyncBlobStore(Protocol):
 
 
 # -- store and cache ------------------------------------------------------------------
+ItemKey = tuple[tuple[str, ...], str]
+"""An item's identity in the store: ``(namespace, key)``."""
+
+ItemVectors = Mapping[str, Sequence[float]]
+"""An item's embeddings: field path -> vector (one per indexed field path)."""
+
+
 @runtime_checkable
 class ItemRepository(Protocol):
-    """Stores long-term memory items by ``(namespace, key)``."""
+    """Stores long-term memory items by ``(namespace, key)``, with their vectors.
 
-    def get_items(
-        self, keys: Sequence[tuple[tuple[str, ...], str]]
-    ) -> dict[tuple[tuple[str, ...], str], StoreItem]:
-        """The items that exist (expired items count as absent)."""
+    Every method takes ``now`` (POSIX seconds) from the caller's clock: an
+    item whose ``expires_at`` is at or before ``now`` is absent from every
+    read. One call is one round trip on a networked backend, whatever the
+    number of keys.
+    """
 
-    def put_items(self, items: Sequence[StoreItem]) -> None:
-        """Insert or replace items."""
+    def get_items(self, keys: Sequence[ItemKey], *, now: float, refresh: bool = False) -> dict[ItemKey, StoreItem]:
+        """The live items among ``keys``.
 
-    def delete_items(self, keys: Sequence[tuple[tuple[str, ...], str]]) -> None:
-        """Delete items; missing keys are ignored."""
+        With ``refresh``, each returned item that has a ``ttl_minutes`` gets
+        ``expires_at = now + ttl_minutes * 60`` (stored, and returned so).
+        """
 
-    def touch_items(
-        self, keys: Sequence[tuple[tuple[str, ...], str]], expires_at: Mapping[tuple[tuple[str, ...], str], float]
+    def write_items(
+        self,
+        upserts: Sequence[StoreItem],
+        deletes: Sequence[ItemKey],
+        *,
+        vectors: Mapping[ItemKey, ItemVectors],
+        now: float,
     ) -> None:
-        """Move the expiry of existing items (TTL refresh on read)."""
+        """Insert or replace ``upserts`` and delete ``deletes`` (missing keys are ignored).
 
-    def scan_items(self, namespace_prefix: tuple[str, ...]) -> Iterator[StoreItem]:
+        A replaced item keeps its stored ``created_at``. Each upserted item's
+        vectors become ``vectors.get(key, {})``: an item written without
+        vectors is no longer found by similarity.
+        """
+
+    def scan_items(self, namespace_prefix: tuple[str, ...], *, now: float) -> Iterable[StoreItem]:
         """Every live item whose namespace starts with ``namespace_prefix``."""
 
-    def list_namespaces(self) -> Iterable[tuple[str, ...]]:
+    def list_namespaces(self, *, now: float) -> Iterable[tuple[str, ...]]:
         """Every namespace that holds at least one live item."""
 
     def purge_expired(self, now: float) -> int:
@@ -335,16 +358,37 @@ class ItemRepository(Protocol):
 
 
 @runtime_checkable
-class VectorIndex(Protocol):
-    """Nearest-neighbour search over item embeddings (one vector per indexed field path)."""
+class AsyncItemRepository(Protocol):
+    """``ItemRepository`` on an async client."""
 
-    def upsert(
-        self, namespace: tuple[str, ...], key: str, vectors: Mapping[str, Sequence[float]]
+    async def get_items(
+        self, keys: Sequence[ItemKey], *, now: float, refresh: bool = False
+    ) -> dict[ItemKey, StoreItem]:
+        """See ``ItemRepository.get_items``."""
+
+    async def write_items(
+        self,
+        upserts: Sequence[StoreItem],
+        deletes: Sequence[ItemKey],
+        *,
+        vectors: Mapping[ItemKey, ItemVectors],
+        now: float,
     ) -> None:
-        """Replace the vectors of an item (field path -> vector)."""
+        """See ``ItemRepository.write_items``."""
 
-    def remove(self, keys: Sequence[tuple[tuple[str, ...], str]]) -> None:
-        """Forget the vectors of items."""
+    async def scan_items(self, namespace_prefix: tuple[str, ...], *, now: float) -> Iterable[StoreItem]:
+        """See ``ItemRepository.scan_items``."""
+
+    async def list_namespaces(self, *, now: float) -> Iterable[tuple[str, ...]]:
+        """See ``ItemRepository.list_namespaces``."""
+
+    async def purge_expired(self, now: float) -> int:
+        """See ``ItemRepository.purge_expired``."""
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """Nearest-neighbour search over the vectors ``ItemRepository.write_items`` stored."""
 
     def query(
         self,
@@ -352,7 +396,25 @@ class VectorIndex(Protocol):
         namespace_prefix: tuple[str, ...],
         candidates: int,
     ) -> list[tuple[tuple[str, ...], str, float]]:
-        """Best matches as ``(namespace, key, score)``, higher score = more similar."""
+        """The ``candidates`` best items as ``(namespace, key, score)``, best first.
+
+        An item scores by its best vector; higher score = more similar. Fewer
+        than ``candidates`` hits means there are no more. Hits may name items
+        that have expired since: callers read the items and drop those.
+        """
+
+
+@runtime_checkable
+class AsyncVectorIndex(Protocol):
+    """``VectorIndex`` on an async client."""
+
+    async def query(
+        self,
+        vector: Sequence[float],
+        namespace_prefix: tuple[str, ...],
+        candidates: int,
+    ) -> list[tuple[tuple[str, ...], str, float]]:
+        """See ``VectorIndex.query``."""
 
 
 @runtime_checkable

@@ -27,7 +27,15 @@ from langgraph.store.base import (
     tokenize_path,
 )
 
-from ..application.store import ItemKey, ItemWrite, ScoredItem, StoreService
+from ..application.store import (
+    GetRequest,
+    ItemWrite,
+    NamespacesRequest,
+    ReadRequest,
+    ScoredItem,
+    SearchRequest,
+    StoreService,
+)
 from ..domain.errors import ConfigurationError, InvalidInputError
 from ..domain.models import StoreItem
 from ._async import run_blocking
@@ -223,70 +231,61 @@ class RepositoryStore(BaseStore):
                 texts.update((f"{path}.{i}", text) for i, text in enumerate(found))
         return texts
 
-    def _writes(self, ops: Sequence[Op]) -> list[ItemWrite]:
-        writes: list[ItemWrite] = []
-        for op in ops:
-            if isinstance(op, PutOp):
-                texts = self._texts(op)
-                writes.append(ItemWrite(op.namespace, op.key, op.value, ttl_minutes=op.ttl, texts=texts))
-            elif not isinstance(op, (GetOp, SearchOp, ListNamespacesOp)):
-                raise InvalidInputError(f"unknown store operation: {type(op).__name__}")
-        return writes
-
     # -- batch --------------------------------------------------------------------------
-    def _execute(self, ops: Sequence[Op], writes: list[ItemWrite], embedder: Any) -> list[Result]:
-        """Reads see the state before the batch; writes apply last, last write wins."""
-        results: list[Result] = [None] * len(ops)
-        gets: dict[bool, list[tuple[int, ItemKey]]] = {True: [], False: []}
+    def _requests(self, ops: Sequence[Op]) -> tuple[list[ReadRequest], list[int], list[ItemWrite]]:
+        """The batch as the service's reads (with their op positions) and writes."""
+        reads: list[ReadRequest] = []
+        positions: list[int] = []
+        writes: list[ItemWrite] = []
         for i, op in enumerate(ops):
-            if isinstance(op, GetOp):
-                gets[bool(op.refresh_ttl)].append((i, (op.namespace, op.key)))
-        for refresh, wanted in gets.items():
-            if not wanted:
+            if isinstance(op, PutOp):
+                writes.append(ItemWrite(op.namespace, op.key, op.value, ttl_minutes=op.ttl, texts=self._texts(op)))
                 continue
-            found = self.service.get([ident for _, ident in wanted], refresh_ttl=refresh)
-            for i, ident in wanted:
-                stored = found.get(ident)
-                results[i] = None if stored is None else self._item(stored)
-        for i, op in enumerate(ops):
-            if isinstance(op, SearchOp):
-                hits = self.service.search(
-                    op.namespace_prefix,
-                    query=op.query,
-                    filter=op.filter,
-                    limit=op.limit,
-                    offset=op.offset,
-                    refresh_ttl=op.refresh_ttl,
-                    embedder=embedder,
-                    dims=self._dims,
+            if isinstance(op, GetOp):
+                reads.append(GetRequest(op.namespace, op.key, bool(op.refresh_ttl)))
+            elif isinstance(op, SearchOp):
+                reads.append(
+                    SearchRequest(op.namespace_prefix, op.query, op.filter, op.limit, op.offset, op.refresh_ttl)
                 )
-                results[i] = [self._search_item(hit) for hit in hits]
             elif isinstance(op, ListNamespacesOp):
-                results[i] = self.service.list_namespaces(
-                    conditions=tuple(op.match_conditions or ()),
-                    max_depth=op.max_depth,
-                    limit=op.limit,
-                    offset=op.offset,
-                )
-        if writes:
-            self.service.put(writes, embedder=embedder, dims=self._dims)
+                conditions = tuple((c.match_type, c.path) for c in op.match_conditions or ())
+                reads.append(NamespacesRequest(conditions, op.max_depth, op.limit, op.offset))
+            else:
+                raise InvalidInputError(f"unknown store operation: {type(op).__name__}")
+            positions.append(i)
+        return reads, positions, writes
+
+    def _results(self, ops: Sequence[Op], positions: list[int], answers: list[Any]) -> list[Result]:
+        results: list[Result] = [None] * len(ops)
+        for i, answer in zip(positions, answers):
+            op = ops[i]
+            if isinstance(op, GetOp):
+                results[i] = None if answer is None else self._item(answer)
+            elif isinstance(op, SearchOp):
+                results[i] = [self._search_item(hit) for hit in answer]
+            else:
+                results[i] = answer
         return results
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        """Run operations in one batch; results follow the order of ``ops``."""
+        """Run operations in one batch; reads see the state before its writes, results follow ``ops``."""
         ops = list(ops)
-        return self._execute(ops, self._writes(ops), self.embeddings)
+        reads, positions, writes = self._requests(ops)
+        answers = self.service.batch(reads, writes, embedder=self.embeddings, dims=self._dims)
+        return self._results(ops, positions, answers)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Run operations in one batch without blocking the event loop.
 
-        Embeddings are computed on the loop with the embedder's async API, then
-        the storage work runs in a worker thread.
+        Embeddings are computed on the loop with the embedder's async API; the
+        storage calls use the backend's async client when it has one, else run
+        in the executor the store's container owns.
         """
         ops = list(ops)
-        writes = self._writes(ops)
+        reads, positions, writes = self._requests(ops)
         embedder = await self._aembed(ops, writes)
-        return await run_blocking(self._execute, ops, writes, embedder)
+        answers = await self.service.abatch(reads, writes, embedder=embedder, dims=self._dims)
+        return self._results(ops, positions, answers)
 
     async def _aembed(self, ops: Sequence[Op], writes: Sequence[ItemWrite]) -> Optional[_PrecomputedEmbeddings]:
         if self.embeddings is None:
@@ -317,7 +316,7 @@ class RepositoryStore(BaseStore):
 
     async def asweep_ttl(self) -> int:
         """Async :meth:`sweep_ttl`."""
-        return await run_blocking(self.sweep_ttl)
+        return await self.service.asweep_expired()
 
     def start_ttl_sweeper(self, sweep_interval_minutes: Optional[float] = None) -> concurrent.futures.Future[None]:
         """Sweep expired items periodically in a daemon thread until :meth:`stop_ttl_sweeper`.

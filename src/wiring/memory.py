@@ -30,6 +30,6 @@ class MemoryBackend(BackendContainer, StoreBackend, CacheBackend):
     max_inline_bytes: providers.Provider[Any] = providers.Object(None)
     retry_policy = providers.Singleton(retry_policy, options.provided.memory.retry_attempts)
     executor = providers.Resource(ExecutorResource, max_workers=4, name="lgaws-memory")
-    item_repository = providers.Singleton(InMemoryItemRepository)
     vector_index = providers.Singleton(InMemoryVectorIndex)
+    item_repository = providers.Singleton(InMemoryItemRepository, vector_index=vector_index)
     cache_repository = providers.Singleton(InMemoryCacheRepository)

@@ -64,8 +64,9 @@ def make_store(
     items: Optional[InMemoryItemRepository] = None,
 ) -> RepositoryStore:
     clock = clock or FakeClock()
+    vectors = items.vector_index if items is not None else InMemoryVectorIndex()
     service = StoreService(
-        items=items or InMemoryItemRepository(clock=clock), vectors=InMemoryVectorIndex(), clock=clock
+        items=items or InMemoryItemRepository(vector_index=vectors), vectors=vectors, clock=clock
     )
     return RepositoryStore(service, index=index, ttl=ttl)  # type: ignore[arg-type]
 
@@ -366,17 +367,17 @@ def test_dims_must_match_the_embedder(clock: FakeClock) -> None:
 class ThreadRecordingItemRepository(InMemoryItemRepository):
     """An in-memory repository that records which threads wrote to it."""
 
-    def __init__(self, clock: FakeClock) -> None:
-        super().__init__(clock=clock)
+    def __init__(self) -> None:
+        super().__init__(vector_index=InMemoryVectorIndex())
         self.writer_threads: set[int] = set()
 
-    def put_items(self, items: Sequence[StoreItem]) -> None:
+    def write_items(self, upserts: Sequence[StoreItem], deletes: Sequence[Any], **kwargs: Any) -> None:
         self.writer_threads.add(threading.get_ident())
-        super().put_items(items)
+        super().write_items(upserts, deletes, **kwargs)
 
 
 async def test_async_api(clock: FakeClock) -> None:
-    items = ThreadRecordingItemRepository(clock)
+    items = ThreadRecordingItemRepository()
     store = make_store(clock, items=items, ttl={"default_ttl": 1})
     await store.asetup()
     await store.aput(("users", "1"), "a", {"n": 1})

@@ -45,13 +45,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def items(clock: FakeClock) -> InMemoryItemRepository:
-    return InMemoryItemRepository(clock=clock)
+def vectors() -> InMemoryVectorIndex:
+    return InMemoryVectorIndex()
 
 
 @pytest.fixture
-def vectors() -> InMemoryVectorIndex:
-    return InMemoryVectorIndex()
+def items(vectors: InMemoryVectorIndex) -> InMemoryItemRepository:
+    return InMemoryItemRepository(vector_index=vectors)
 
 
 @pytest.fixture
@@ -92,8 +92,8 @@ def test_put_none_deletes_and_delete_removes(service: StoreService, items: InMem
     put(service, ("docs",), "b", {"v": 2})
     put(service, ("docs",), "a", None)
     service.delete([(("docs",), "b"), (("docs",), "never")])
-    assert items.get_items([(("docs",), "a"), (("docs",), "b")]) == {}
-    assert list(items.list_namespaces()) == []
+    assert items.get_items([(("docs",), "a"), (("docs",), "b")], now=service.clock()) == {}
+    assert list(items.list_namespaces(now=service.clock())) == []
 
 
 def test_last_write_of_a_batch_wins(service: StoreService) -> None:
@@ -163,7 +163,7 @@ def test_put_rejects_bad_writes(
 ) -> None:
     with pytest.raises(InvalidInputError, match=message):
         service.put([ItemWrite(("docs",), "ok", {"v": 0}), write])
-    assert items.get_items([(("docs",), "ok")]) == {}, "a rejected batch writes nothing"
+    assert items.get_items([(("docs",), "ok")], now=service.clock()) == {}, "a rejected batch writes nothing"
 
 
 # -- search ------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ def test_sweep_deletes_expired_items(service: StoreService, items: InMemoryItemR
     clock.advance(61)
     assert service.sweep_expired() == 1
     assert items.purge_expired(clock.now + 10_000) == 1  # only "b" was left to expire
-    assert [i.key for i in items.scan_items(("t",))] == ["c"]
+    assert [i.key for i in items.scan_items(("t",), now=clock.now)] == ["c"]
 
 
 # -- vectors -----------------------------------------------------------------------------
@@ -466,7 +466,7 @@ def test_dims_mismatch_is_a_configuration_error(service: StoreService, items: In
     embedder = CountingEmbedder()
     with pytest.raises(ConfigurationError, match="index.dims is 3"):
         service.put([ItemWrite(("docs",), "a", {"t": "x"}, texts={"t": "x"})], embedder=embedder, dims=3)
-    assert items.get_items([(("docs",), "a")]) == {}
+    assert items.get_items([(("docs",), "a")], now=service.clock()) == {}
     with pytest.raises(ConfigurationError, match="index.dims is 3"):
         service.search(("docs",), query="x", embedder=embedder, dims=3)
 
@@ -477,11 +477,11 @@ def test_failing_embedder_writes_nothing(service: StoreService, items: InMemoryI
 
     with pytest.raises(RuntimeError, match="down"):
         put(service, ("docs",), "a", {"t": "x"}, texts={"t": "x"}, embedder=broken)
-    assert items.get_items([(("docs",), "a")]) == {}
+    assert items.get_items([(("docs",), "a")], now=service.clock()) == {}
 
 
-def test_indexing_without_vector_index_is_a_configuration_error(items: InMemoryItemRepository) -> None:
-    service = StoreService(items=items)
+def test_indexing_without_vector_index_is_a_configuration_error() -> None:
+    service = StoreService(items=InMemoryItemRepository())
     with pytest.raises(ConfigurationError, match="no vector index"):
         put(service, ("docs",), "a", {"t": "x"}, texts={"t": "x"}, embedder=CountingEmbedder())
 

@@ -7,7 +7,9 @@ Layout (plain dicts, each guarded by its own re-entrant lock):
 
 Namespaces are tuples used as dict keys, so labels need no encoding. Values
 are deep-copied on the way in and out so callers never share mutable state
-with the repository. Expired items read as absent and are dropped lazily.
+with the repository. Expired items read as absent and are dropped lazily. The
+repository writes vectors into the index it was given, so that one
+``write_items`` call keeps items and vectors consistent.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from __future__ import annotations
 import copy
 import math
 import threading
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Callable
+from collections.abc import Mapping, Sequence
+from typing import Optional
 
 import attrs
 
 from ...domain.errors import InvalidInputError
 from ...domain.models import StoreItem
+from ...domain.ports import ItemVectors
 
 __all__ = ["InMemoryItemRepository", "InMemoryVectorIndex"]
 
@@ -38,22 +40,21 @@ class InMemoryItemRepository:
     """An ItemRepository in process memory.
 
     Args:
-        clock: time source (POSIX seconds) used to decide expiry; injectable for tests.
+        vector_index: where the vectors of written items go (the one the
+            store's searches query); None keeps no vectors.
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, vector_index: Optional[InMemoryVectorIndex] = None) -> None:
         self._lock = threading.RLock()
         self._items: dict[tuple[str, ...], dict[str, StoreItem]] = {}
-        self._clock = clock
+        self.vector_index = vector_index
 
-    def _live(self, item: StoreItem, now: float) -> bool:
+    @staticmethod
+    def _live(item: StoreItem, now: float) -> bool:
         return item.expires_at is None or item.expires_at > now
 
-    def _lookup(self, namespace: tuple[str, ...], key: str, now: float) -> StoreItem | None:
-        bucket = self._items.get(namespace)
-        if bucket is None:
-            return None
-        item = bucket.get(key)
+    def _lookup(self, namespace: tuple[str, ...], key: str, now: float) -> Optional[StoreItem]:
+        item = self._items.get(namespace, {}).get(key)
         if item is None:
             return None
         if not self._live(item, now):
@@ -63,65 +64,64 @@ class InMemoryItemRepository:
 
     def _remove(self, namespace: tuple[str, ...], key: str) -> None:
         bucket = self._items.get(namespace)
-        if bucket is None:
-            return
-        bucket.pop(key, None)
-        if not bucket:
-            del self._items[namespace]
+        if bucket is not None:
+            bucket.pop(key, None)
+            if not bucket:
+                del self._items[namespace]
+        if self.vector_index is not None:
+            self.vector_index.replace(namespace, key, {})
 
-    def get_items(self, keys: Sequence[_ItemKey]) -> dict[_ItemKey, StoreItem]:
-        """The live items among ``keys``."""
+    def get_items(self, keys: Sequence[_ItemKey], *, now: float, refresh: bool = False) -> dict[_ItemKey, StoreItem]:
+        """The live items among ``keys``; with ``refresh`` their TTLs restart at ``now``."""
         with self._lock:
-            now = self._clock()
             found: dict[_ItemKey, StoreItem] = {}
-            for namespace, key in keys:
-                item = self._lookup(tuple(namespace), key, now)
-                if item is not None:
-                    found[(item.namespace, key)] = _isolated(item)
-            return found
-
-    def put_items(self, items: Sequence[StoreItem]) -> None:
-        """Insert or replace items."""
-        with self._lock:
-            for item in items:
-                self._items.setdefault(item.namespace, {})[item.key] = _isolated(item)
-
-    def delete_items(self, keys: Sequence[_ItemKey]) -> None:
-        """Delete items; missing keys are ignored."""
-        with self._lock:
-            for namespace, key in keys:
-                self._remove(tuple(namespace), key)
-
-    def touch_items(self, keys: Sequence[_ItemKey], expires_at: Mapping[_ItemKey, float]) -> None:
-        """Move the expiry of live items among ``keys`` to ``expires_at[key]``."""
-        with self._lock:
-            now = self._clock()
             for namespace, key in keys:
                 ns = tuple(namespace)
                 item = self._lookup(ns, key, now)
-                when = expires_at.get((ns, key))
-                if item is not None and when is not None:
-                    self._items[ns][key] = attrs.evolve(item, expires_at=when)
+                if item is None:
+                    continue
+                if refresh and item.ttl_minutes is not None:
+                    item = attrs.evolve(item, expires_at=now + item.ttl_minutes * 60.0)
+                    self._items[ns][key] = item
+                found[(ns, key)] = _isolated(item)
+            return found
 
-    def scan_items(self, namespace_prefix: tuple[str, ...]) -> Iterator[StoreItem]:
+    def write_items(
+        self,
+        upserts: Sequence[StoreItem],
+        deletes: Sequence[_ItemKey],
+        *,
+        vectors: Mapping[_ItemKey, ItemVectors],
+        now: float,
+    ) -> None:
+        """Insert or replace items (keeping ``created_at``) with their vectors, and delete items."""
+        with self._lock:
+            for item in upserts:
+                previous = self._lookup(item.namespace, item.key, now)
+                if previous is not None:
+                    item = attrs.evolve(item, created_at=previous.created_at)
+                self._items.setdefault(item.namespace, {})[item.key] = _isolated(item)
+                if self.vector_index is not None:
+                    self.vector_index.replace(item.namespace, item.key, vectors.get((item.namespace, item.key), {}))
+            for namespace, key in deletes:
+                self._remove(tuple(namespace), key)
+
+    def scan_items(self, namespace_prefix: tuple[str, ...], *, now: float) -> list[StoreItem]:
         """Every live item whose namespace starts with ``namespace_prefix`` (a snapshot)."""
         prefix = tuple(namespace_prefix)
         depth = len(prefix)
         with self._lock:
-            now = self._clock()
-            found = [
+            return [
                 _isolated(item)
                 for namespace, bucket in self._items.items()
                 if namespace[:depth] == prefix
                 for item in bucket.values()
                 if self._live(item, now)
             ]
-        return iter(found)
 
-    def list_namespaces(self) -> Iterable[tuple[str, ...]]:
+    def list_namespaces(self, *, now: float) -> list[tuple[str, ...]]:
         """Every namespace holding at least one live item."""
         with self._lock:
-            now = self._clock()
             return [
                 namespace
                 for namespace, bucket in self._items.items()
@@ -129,7 +129,7 @@ class InMemoryItemRepository:
             ]
 
     def purge_expired(self, now: float) -> int:
-        """Delete items whose expiry is at or before ``now``; returns how many."""
+        """Delete items whose expiry is at or before ``now`` (and their vectors); returns how many."""
         with self._lock:
             expired = [
                 (namespace, key)
@@ -154,8 +154,8 @@ class InMemoryVectorIndex:
         self._lock = threading.RLock()
         self._vectors: dict[_ItemKey, dict[str, tuple[tuple[float, ...], float]]] = {}
 
-    def upsert(self, namespace: tuple[str, ...], key: str, vectors: Mapping[str, Sequence[float]]) -> None:
-        """Replace every vector of an item; an empty mapping forgets the item."""
+    def replace(self, namespace: tuple[str, ...], key: str, vectors: ItemVectors) -> None:
+        """Replace every vector of an item; an empty mapping forgets the item (called by the repository)."""
         prepared: dict[str, tuple[tuple[float, ...], float]] = {}
         for path, vector in vectors.items():
             values = tuple(float(v) for v in vector)
@@ -164,12 +164,6 @@ class InMemoryVectorIndex:
             if prepared:
                 self._vectors[(tuple(namespace), key)] = prepared
             else:
-                self._vectors.pop((tuple(namespace), key), None)
-
-    def remove(self, keys: Sequence[_ItemKey]) -> None:
-        """Forget the vectors of items; unknown keys are ignored."""
-        with self._lock:
-            for namespace, key in keys:
                 self._vectors.pop((tuple(namespace), key), None)
 
     def query(
