@@ -25,6 +25,9 @@ _EXPORTS: dict[str, str] = {
     "ValkeyCache": "langgraph_checkpoint_aws.langgraph_bindings.valkey_cache",
     "RepositoryStore": "langgraph_checkpoint_aws.langgraph_bindings.store",
     "RepositoryCache": "langgraph_checkpoint_aws.langgraph_bindings.cache",
+    "ValkeyStore": "langgraph_checkpoint_aws.langgraph_bindings.valkey_store",
+    "AsyncValkeyStore": "langgraph_checkpoint_aws.langgraph_bindings.valkey_store",
+    "ValkeyIndexConfig": "langgraph_checkpoint_aws.langgraph_bindings.valkey_store",
     "PersistenceError": "langgraph_checkpoint_aws.domain.errors",
     "ConfigurationError": "langgraph_checkpoint_aws.domain.errors",
     "InvalidInputError": "langgraph_checkpoint_aws.domain.errors",
@@ -44,7 +47,6 @@ _EXPORTS: dict[str, str] = {
     "AsyncBatchFlushable": "langgraph_checkpoint_aws._components",
     "AsyncBedrockAgentRuntimeSessionClient": "langgraph_checkpoint_aws._components",
     "AsyncBedrockSessionSaver": "langgraph_checkpoint_aws._components",
-    "AsyncValkeyStore": "langgraph_checkpoint_aws._components",
     "BedrockAgentRuntimeSessionClient": "langgraph_checkpoint_aws._components",
     "BedrockSessionSaver": "langgraph_checkpoint_aws._components",
     "DeferredCheckpointSaver": "langgraph_checkpoint_aws._components",
@@ -55,9 +57,7 @@ _EXPORTS: dict[str, str] = {
     "ValkeyConnectionError": "langgraph_checkpoint_aws._components",
     "ValkeyDocumentParsingError": "langgraph_checkpoint_aws._components",
     "ValkeyEmbeddingGenerationError": "langgraph_checkpoint_aws._components",
-    "ValkeyIndexConfig": "langgraph_checkpoint_aws._components",
     "ValkeySearchIndexError": "langgraph_checkpoint_aws._components",
-    "ValkeyStore": "langgraph_checkpoint_aws._components",
     "ValkeyStoreError": "langgraph_checkpoint_aws._components",
     "ValkeyTTLConfigurationError": "langgraph_checkpoint_aws._components",
     "ValkeyValidationError": "langgraph_checkpoint_aws._components",
@@ -70,6 +70,7 @@ __all__ = [
     "BackendConnectionError",
     "BackendError",
     "CertificateVerificationError",
+    "AsyncValkeyStore",
     "ConfigurationError",
     "CorruptRecordError",
     "DynamoDBSaver",
@@ -89,7 +90,9 @@ __all__ = [
     "create_cache",
     "create_container",
     "create_saver",
+    "ValkeyIndexConfig",
     "create_store",
+    "ValkeyStore",
 ]
 
 if TYPE_CHECKING:  # what static tools and editors see; at run time names load on first use
@@ -120,6 +123,7 @@ if TYPE_CHECKING:  # what static tools and editors see; at run time names load o
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+    from .langgraph_bindings.valkey_store import AsyncValkeyStore, ValkeyIndexConfig, ValkeyStore
         raise AttributeError(f"module 'langgraph_checkpoint_aws' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value

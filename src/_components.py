@@ -28,8 +28,11 @@ AVAILABLE: dict[str, str] = {
     "ValkeyCache": ".langgraph_bindings.valkey_cache",
 }
 """Component name -> the module that defines it, relative to the package (the same class on every path)."""
+    "ValkeyStore": ".langgraph_bindings.valkey_store",
+    "AsyncValkeyStore": ".langgraph_bindings.valkey_store",
+    "ValkeyIndexConfig": ".langgraph_bindings.valkey_store",
 
-_MEMORY_STORE = 'use create_store({"backend": "memory"})'
+_MEMORY_STORE = 'use ValkeyStore or create_store({"backend": "memory"})'
 _SAVER = 'use ValkeySaver, DynamoDBSaver or create_saver({"backend": "memory"})'
 _NOT_DEFERRED = "writes are not deferred yet: pass the saver itself to compile(checkpointer=...)"
 
@@ -44,9 +47,6 @@ PLANNED: dict[str, str] = {
     "SyncBatchFlushable": _NOT_DEFERRED,
     "AsyncBatchFlushable": _NOT_DEFERRED,
     "AgentCoreMemoryStore": _MEMORY_STORE,
-    "ValkeyStore": _MEMORY_STORE,
-    "AsyncValkeyStore": _MEMORY_STORE,
-    "ValkeyIndexConfig": _MEMORY_STORE + " with store.index",
     "DynamoDBStore": _MEMORY_STORE,
     "ValkeyStoreError": "catch langgraph_checkpoint_aws.PersistenceError",
     "ValkeyConnectionError": "catch ConnectionError (or langgraph_checkpoint_aws.BackendConnectionError)",

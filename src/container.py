@@ -54,15 +54,26 @@ def _component(backend: containers.Container, name: str, what: str, options: Per
 
 
 def _store_service(backend: containers.Container, options: PersistenceOptions) -> StoreService:
-    async_items = backend.providers.get("async_item_repository")
-    async_vectors = backend.providers.get("async_vector_index")
+    """Store use cases on the backend's sync repositories (its async API runs them in the executor)."""
     return StoreService(
         items=_component(backend, "item_repository", "store (create_store)", options),
         vectors=_component(backend, "vector_index", "vector index", options),
         retry=backend.retry_policy(),
         executor=backend.executor(),
-        async_items=async_items() if async_items is not None else None,
-        async_vectors=async_vectors() if async_vectors is not None else None,
+    )
+
+
+def _async_store_service(backend: containers.Container, options: PersistenceOptions) -> StoreService:
+    """Store use cases on the backend's async repositories only (the async stores: their sync API bridges)."""
+    items = _component(backend, "async_item_repository", "async store", options)
+    vectors = _component(backend, "async_vector_index", "async vector index", options)
+    return StoreService(
+        items=items,
+        vectors=vectors,
+        retry=backend.retry_policy(),
+        executor=backend.executor(),
+        async_items=items,
+        async_vectors=vectors,
     )
 
 
@@ -131,6 +142,7 @@ class PersistenceContainer(containers.DeclarativeContainer):
         max_concurrency=backend.provided.async_concurrency.call(),
     )
     store_service = providers.Singleton(_store_service, backend, options)
+    async_store_service = providers.Singleton(_async_store_service, backend, options)
     cache_service = providers.Singleton(_cache_service, backend, options)
 
 

@@ -2,7 +2,7 @@
 
 ``create_saver({"backend": "valkey", ...})`` returns a ``ValkeySaver`` (an
 ``AgentCoreValkeySaver`` with ``valkey.layout: agentcore``), ``dynamodb``
-returns a ``DynamoDBSaver``, ``memory`` a ``RepositorySaver``; ``create_cache`` with
+returns a ``DynamoDBSaver``, ``s3`` an ``S3CheckpointSaver``, ``memory`` a ``RepositorySaver``; ``create_cache`` with
 ``valkey`` returns a ``ValkeyCache``. What is returned
 owns its container: ``close()`` (or the context manager) releases the clients,
 pools and threads the container built.
@@ -32,6 +32,10 @@ def saver_class(container: PersistenceContainer) -> Callable[..., RepositorySave
         from .langgraph_bindings.dynamodb import DynamoDBSaver
 
         return DynamoDBSaver
+    if options.backend == "s3":
+        from .langgraph_bindings.s3 import S3CheckpointSaver
+
+        return S3CheckpointSaver
     return RepositorySaver
 
 
@@ -51,8 +55,15 @@ def create_saver(config: ConfigSource = None, **overrides: Any) -> Any:
 
 
 def create_store(config: ConfigSource = None, **overrides: Any) -> RepositoryStore:
-    """A LangGraph store (BaseStore) for the configured backend (it owns what it builds)."""
+    """A LangGraph store (BaseStore) for the configured backend (it owns what it builds).
+
+    ``valkey`` returns a ``ValkeyStore``; other backends a ``RepositoryStore``.
+    """
     container = create_container(config, **overrides)
+    if container.options().backend == "valkey":
+        from .langgraph_bindings.valkey_store import ValkeyStore
+
+        return ValkeyStore.from_container(container)
     options = container.options().store
     return RepositoryStore(container.store_service(), index=options.index, ttl=options.ttl, container=container)  # type: ignore[arg-type]
 

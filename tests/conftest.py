@@ -6,7 +6,11 @@ A backend module defines fixtures and declares which variants it offers:
   returning a fresh, empty CheckpointRepository (the contract suite runs on each);
 - ``SAVER_FACTORIES``: names ``v`` with a fixture ``saver_factory_<v>`` returning a
   zero-argument callable that builds a fresh saver (conformance runs on each);
-- ``BLOB_STORES``: names ``v`` with a fixture ``blob_store_<v>``.
+- ``BLOB_STORES``: names ``v`` with a fixture ``blob_store_<v>``;
+- ``STORE_FACTORIES``: names ``v`` with a fixture ``store_factory_<v>`` returning
+  ``make(clock, *, index=None, ttl=None, **kwargs)`` -> a fresh, empty RepositoryStore
+  whose use cases read ``clock`` (the store contract suite runs on each);
+- ``VECTOR_STORE_FACTORIES``: the variants among those whose stores search by vector.
 
 Adding a backend is adding a file; no shared list to edit.
 """
@@ -37,6 +41,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ("checkpoint_repository", "CHECKPOINT_REPOSITORIES"),
         ("saver_factory", "SAVER_FACTORIES"),
         ("blob_store", "BLOB_STORES"),
+        ("store_factory", "STORE_FACTORIES"),
+        ("vector_store_factory", "VECTOR_STORE_FACTORIES"),
     ):
         if fixture in metafunc.fixturenames:
             variants = _variants(attribute)
@@ -59,3 +65,15 @@ def saver_factory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-de
 def blob_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """A fresh blob store of the variant under test."""
     return request.getfixturevalue(f"blob_store_{request.param}")
+
+
+@pytest.fixture
+def store_factory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """``make(clock, index=..., ttl=...)`` building fresh stores of the variant under test."""
+    return request.getfixturevalue(f"store_factory_{request.param}")
+
+
+@pytest.fixture
+def vector_store_factory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """``store_factory`` restricted to the variants that search by vector."""
+    return request.getfixturevalue(f"store_factory_{request.param}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -240,6 +242,18 @@ class StoreService:
             prepare = getattr(port, "setup", None)
             if callable(prepare):
                 prepare()
+
+    async def asetup(self) -> None:
+        """Async :meth:`setup`: awaits async ports' ``setup``, runs sync ones in the executor."""
+        loop = asyncio.get_running_loop()
+        for port in (self._async_ports["items"], self._async_ports["vectors"]):
+            prepare = getattr(port, "setup", None)
+            if not callable(prepare):
+                continue
+            if inspect.iscoroutinefunction(prepare):
+                await prepare()
+            else:
+                await loop.run_in_executor(self.executor, prepare)
 
     def sweep_expired(self) -> int:
         """Delete every expired item now; returns how many were deleted."""

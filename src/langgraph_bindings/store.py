@@ -26,6 +26,7 @@ from langgraph.store.base import (
     get_text_at_path,
     tokenize_path,
 )
+from typing_extensions import Self
 
 from ..application.store import (
     GetRequest,
@@ -50,6 +51,7 @@ _VALKEY_INDEX_OPTIONS = (
     "hnsw_m",
     "hnsw_ef_construction",
     "hnsw_ef_runtime",
+    "distance_metric",
 )
 INDEX_OPTIONS = frozenset(_LANGGRAPH_INDEX_OPTIONS + _VALKEY_INDEX_OPTIONS)
 """Keys accepted in ``index``: LangGraph's IndexConfig plus the Valkey seed's options."""
@@ -80,6 +82,11 @@ def _tokenized(paths: Iterable[str], where: str, error: type[Exception] = Config
             raise error(f"{where} must be a list of non-empty field paths, got {path!r}")
         out.append((path, path if path == "$" else tokenize_path(path)))
     return out
+
+
+def _metric_name(metric: Any) -> str:
+    name = str(metric).lower()
+    return "ip" if name == "inner_product" else name
 
 
 class _PrecomputedEmbeddings:
@@ -149,6 +156,15 @@ class RepositoryStore(BaseStore):
             raise ConfigurationError("index is configured but the StoreService has no vector index")
         for option in ("dims", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_runtime"):
             _positive_int(config, option)
+        metric = config.get("distance_metric")
+        if metric is not None and str(metric).lower() not in ("cosine", "l2", "ip", "inner_product"):
+            raise ConfigurationError(f"index.distance_metric must be 'cosine', 'l2' or 'ip', got {metric!r}")
+        wanted = _metric_name(metric or "cosine")
+        scoring = _metric_name(getattr(self.service.vectors, "metric", "cosine"))
+        if wanted != scoring:
+            raise ConfigurationError(
+                f"index.distance_metric is {metric!r} but this backend's vector index scores by {scoring}"
+            )
         index_type = config.get("index_type")
         if index_type is not None and str(index_type).lower() not in ("hnsw", "flat"):
             raise ConfigurationError(f"index.index_type must be 'hnsw' or 'flat', got {index_type!r}")
@@ -308,7 +324,7 @@ class RepositoryStore(BaseStore):
 
     async def asetup(self) -> None:
         """Async :meth:`setup`."""
-        await run_blocking(self.setup)
+        await self.service.asetup()
 
     def sweep_ttl(self) -> int:
         """Delete expired items now; returns how many were deleted."""
@@ -366,13 +382,13 @@ class RepositoryStore(BaseStore):
         if container is not None:
             container.shutdown_resources()
 
-    def __enter__(self) -> RepositoryStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def __aenter__(self) -> RepositoryStore:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

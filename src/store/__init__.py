@@ -1,15 +1,17 @@
-"""Published import path ``langgraph_checkpoint_aws.store`` (AgentCoreMemoryStore, AsyncValkeyStore, DynamoDBStore, ValkeyIndexConfig, ValkeyStore): not built yet, and says so."""
+"""Published import path ``langgraph_checkpoint_aws.store``: ValkeyStore, AsyncValkeyStore, ValkeyIndexConfig (AgentCoreMemoryStore and DynamoDBStore are planned, and say so)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._components import module_getattr
 
-__all__: list[str] = []
-"""Empty: every name this path had in 1.2.6 is planned (``from ... import Name`` says what to use)."""
+__all__ = ["AsyncValkeyStore", "ValkeyIndexConfig", "ValkeyStore"]
 
-_getattr = module_getattr(__name__, globals(), ["AgentCoreMemoryStore", "AsyncValkeyStore", "DynamoDBStore", "ValkeyIndexConfig", "ValkeyStore"])
+if TYPE_CHECKING:  # static tools see the classes; at run time they load on first use
+    from ..langgraph_bindings.valkey_store import AsyncValkeyStore, ValkeyIndexConfig, ValkeyStore
+
+_getattr = module_getattr(__name__, globals(), [*__all__, "AgentCoreMemoryStore", "DynamoDBStore"])
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from dependency_injector import providers, resources
 
 from ..domain.errors import ConfigurationError
-from .base import BackendContainer, CacheBackend, ExecutorResource, retry_policy
+from .base import BackendContainer, CacheBackend, ExecutorResource, StoreBackend, retry_policy
 
 __all__ = ["ValkeyBackend", "ValkeyClientResource"]
 
@@ -57,13 +57,41 @@ def _cache_repository(client: Any, prefix: str) -> Any:
     return ValkeyCacheRepository(client, prefix=prefix)
 
 
+_INDEX_SETTINGS = (
+    "collection_name", "distance_metric", "index_type", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_runtime",
+)  # fmt: skip
+
+
+def _item_repository(client: Any, prefix: str) -> Any:
+    from ..adapters.valkey.store import ValkeyItemRepository
+
+    return ValkeyItemRepository(client, prefix=prefix)
+
+
+def _async_item_repository(client: Any, prefix: str) -> Any:
+    from ..adapters.valkey.store import AsyncValkeyItemRepository
+
+    return AsyncValkeyItemRepository(client, prefix=prefix)
+
+
+def _vector_index(items: Any, index: Optional[dict[str, Any]], fallback: str, *, asynchronous: bool) -> Any:
+    """The FT vector index for ``store.index`` (None when no index is configured)."""
+    if not index:
+        return None
+    from ..adapters.valkey.store import AsyncValkeyVectorIndex, ValkeyVectorIndex
+
+    settings = {name: index[name] for name in _INDEX_SETTINGS if index.get(name) is not None}
+    cls = AsyncValkeyVectorIndex if asynchronous else ValkeyVectorIndex
+    return cls(items, dims=index.get("dims"), fallback=fallback, **settings)
+
+
 def _async_concurrency(client: Any, pool_size: int) -> Optional[int]:
     # A multiplexed client pipelines every caller on one socket: nothing to cap.
     return None if getattr(client, "multiplexed", False) else pool_size
 
 
-class ValkeyBackend(BackendContainer, CacheBackend):
-    """Checkpoints and the cache on a Valkey server or cluster.
+class ValkeyBackend(BackendContainer, StoreBackend, CacheBackend):
+    """Checkpoints, the long-term memory store and the cache on a Valkey server or cluster.
 
     Override ``client`` (sync) or ``async_client`` (valkey.asyncio) to use your
     own client; ``retry_policy`` to inject a RetryPolicy (tests inject ``sleep=``).
@@ -89,5 +117,15 @@ class ValkeyBackend(BackendContainer, CacheBackend):
     retry_policy = providers.Singleton(retry_policy, section.retry_attempts)
     # The cache on the same sync client, under ``cache.prefix``.
     cache_repository = providers.Singleton(_cache_repository, client=client, prefix=options.provided.cache.prefix)
+    # The long-term memory store on the same clients, under ``store.prefix``.
+    store = options.provided.store
+    item_repository = providers.Singleton(_item_repository, client=client, prefix=store.prefix)
+    vector_index = providers.Singleton(
+        _vector_index, item_repository, store.index, store.search_fallback, asynchronous=False
+    )
+    async_item_repository = providers.Singleton(_async_item_repository, client=async_client, prefix=store.prefix)
+    async_vector_index = providers.Singleton(
+        _vector_index, async_item_repository, store.index, store.search_fallback, asynchronous=True
+    )
     # As many workers as the sync client has connections: calls never wait on the pool.
     executor = providers.Resource(ExecutorResource, max_workers=section.pool_size, name="lgaws-valkey")

