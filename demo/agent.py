@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
+from langgraph.store.base import BaseStore
+from langgraph.types import CachePolicy, Command, interrupt
 
 REQUESTS = [
     "book a table for two on friday",
@@ -26,11 +27,33 @@ REQUESTS = [
 ]
 
 
+USER = ("users", "demo-user")  # the store namespace of the demo user's long-term memories
+SUMMARIES = {"calls": 0}  # how often the cached node really ran in this process
+
+
 class AgentState(TypedDict):
     messages: Annotated[list[dict[str, str]], operator.add]
     plan: list[str]
     approved: bool
     handbook: str  # a large part of the state that never changes after the first step
+    rules: str
+
+
+def embed(texts: list[str]) -> list[list[float]]:
+    """A deterministic stand-in for an embedding model: hashed bag of words in 64 dimensions."""
+    import zlib
+
+    vectors = []
+    for text in texts:
+        vector = [0.0] * 64
+        for word in text.lower().split():
+            vector[zlib.crc32(word.encode()) % 64] += 1.0
+        vectors.append(vector)
+    return vectors
+
+
+INDEX = {"dims": 64, "embed": embed, "fields": ["text"]}
+"""The store's semantic index (the demo backends pass it to their store)."""
 
 
 def scripted_model(messages: list[dict[str, str]]) -> list[str]:
@@ -40,9 +63,19 @@ def scripted_model(messages: list[dict[str, str]]) -> list[str]:
     return [f"{verb}: {request}" for verb in verbs] + ["confirm with the user"]
 
 
-def build_graph(saver: Any) -> Any:
-    def plan(state: AgentState) -> dict[str, Any]:
+def build_graph(saver: Any, store: Any = None, cache: Any = None) -> Any:
+    def summarize(state: AgentState) -> dict[str, Any]:
+        SUMMARIES["calls"] += 1  # expensive in real life: cached across runs by the node's CachePolicy
+        return {"rules": f"{len(state['handbook'].split('.')) - 1} house rules"}
+
+    def plan(state: AgentState, *, store: BaseStore) -> dict[str, Any]:
         steps = scripted_model(state["messages"])
+        if store is not None:  # long-term memory: what this user asked before, in any thread
+            request = state["messages"][-1]["content"]
+            hits = store.search(USER, query=request if _searchable(store) else None, limit=1)
+            store.put(USER, f"request-{len(state['messages'])}", {"text": request})
+            if hits:
+                steps.insert(0, f"recall: {hits[0].value['text']}")
         return {"plan": steps, "messages": [{"role": "assistant", "content": f"plan: {'; '.join(steps)}"}]}
 
     def approve(state: AgentState) -> dict[str, Any]:
@@ -52,21 +85,48 @@ def build_graph(saver: Any) -> Any:
     def execute(state: AgentState) -> dict[str, Any]:
         if not state["approved"]:
             return {"messages": [{"role": "assistant", "content": "nothing done"}]}
-        done = [f"done {step.split(':')[0]}" for step in state["plan"][:-1]]
+        done = [f"done {step.split(':')[0]}" for step in state["plan"][:-1] if not step.startswith("recall:")]
         return {"messages": [{"role": "tool", "content": ", ".join(done)}]}
 
     def report(state: AgentState) -> dict[str, Any]:
         return {"messages": [{"role": "assistant", "content": f"finished ({len(state['messages'])} messages so far)"}]}
 
     builder = StateGraph(AgentState)
+    builder.add_node("summarize", summarize, cache_policy=CachePolicy(ttl=3600, key_func=lambda s: s["handbook"]))
     for name, fn in [("plan", plan), ("approve", approve), ("execute", execute), ("report", report)]:
         builder.add_node(name, fn)
-    builder.add_edge(START, "plan")
+    builder.add_edge(START, "summarize")
+    builder.add_edge("summarize", "plan")
     builder.add_edge("plan", "approve")
     builder.add_edge("approve", "execute")
     builder.add_edge("execute", "report")
     builder.add_edge("report", END)
-    return builder.compile(checkpointer=saver)
+    return builder.compile(checkpointer=saver, store=store, cache=cache)
+
+
+def _searchable(store: Any) -> bool:
+    """Whether the store ranks by a query (an index is configured and, on Valkey, the search module is there)."""
+    return getattr(store, "index_config", None) is not None and getattr(store, "search_module", True) is not False
+
+
+def recall_in_new_thread(saver: Any, store: Any, request: str) -> list[str]:
+    """A second, tiny graph in a fresh thread: it finds the user's earlier requests in the store."""
+
+    class Recall(TypedDict):
+        query: str
+        found: list[str]
+
+    def lookup(state: Recall, *, store: BaseStore) -> dict[str, Any]:
+        query = state["query"] if _searchable(store) else None
+        return {"found": [f"{h.value['text']}" for h in store.search(USER, query=query, limit=3)]}
+
+    builder = StateGraph(Recall)
+    builder.add_node("lookup", lookup)
+    builder.add_edge(START, "lookup")
+    builder.add_edge("lookup", END)
+    graph = builder.compile(checkpointer=saver, store=store)
+    thread = {"configurable": {"thread_id": "demo-recall"}}  # not the agent's thread
+    return list(graph.invoke({"query": request, "found": []}, thread)["found"])
 
 
 def table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
@@ -81,8 +141,10 @@ def table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
 
 def run(backend_name: str, data_dir: Path, port: int | None, thread_id: str, answer: str) -> int:
     backend_module = importlib.import_module(f"demo.backends.{backend_name}")
+    SUMMARIES["calls"] = 0
     with backend_module.open_backend(data_dir, port) as backend:
-        graph = build_graph(backend.saver)
+        store, cache = getattr(backend, "store", None), getattr(backend, "cache", None)
+        graph = build_graph(backend.saver, store, cache)
         config = {"configurable": {"thread_id": thread_id}}
         state = graph.get_state(config)
         if state.next == ("approve",):
@@ -130,6 +192,17 @@ def run(backend_name: str, data_dir: Path, port: int | None, thread_id: str, ans
         print(table(rows[-12:], ("step", "source", "next", "messages", "last message", "checkpoint id")))
         if len(rows) > 12:
             print(f"  ... {len(rows) - 12} older checkpoints not shown")
+        if cache is not None:
+            how = "ran" if SUMMARIES["calls"] else "was served from the cache (computed by an earlier run)"
+            print(f"\nCache: the 'summarize' node (CachePolicy, ttl 1 h) {how}: {result.get('rules')}.")
+        if store is not None:
+            mode = "ranked by similarity" if _searchable(store) else "newest first (no search module loaded)"
+            found = recall_in_new_thread(backend.saver, store, request)
+            print(f"Store: a new thread recalls this user's requests from long-term memory ({mode}):")
+            for text in found:
+                print(f"  - {text}")
+        else:
+            print("\nStore and cache: this backend has none; run the valkey or memory demo to see them.")
         print(f"\nWhat is stored ({backend_name} backend):")
         print(table(backend.describe_storage(), ("what", "where / size")))
     return 0

