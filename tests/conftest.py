@@ -10,7 +10,9 @@ A backend module defines fixtures and declares which variants it offers:
 - ``STORE_FACTORIES``: names ``v`` with a fixture ``store_factory_<v>`` returning
   ``make(clock, *, index=None, ttl=None, **kwargs)`` -> a fresh, empty RepositoryStore
   whose use cases read ``clock`` (the store contract suite runs on each);
-- ``VECTOR_STORE_FACTORIES``: the variants among those whose stores search by vector.
+- ``VECTOR_STORE_FACTORIES``: the variants among those whose stores search by vector;
+- ``CACHE_FACTORIES``: names ``v`` with a fixture ``cache_factory_<v>`` returning a
+  zero-argument callable that builds a fresh, empty LangGraph cache.
 
 Adding a backend is adding a file; no shared list to edit.
 """
@@ -43,6 +45,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ("blob_store", "BLOB_STORES"),
         ("store_factory", "STORE_FACTORIES"),
         ("vector_store_factory", "VECTOR_STORE_FACTORIES"),
+        ("cache_factory", "CACHE_FACTORIES"),
     ):
         if fixture in metafunc.fixturenames:
             variants = _variants(attribute)
@@ -77,3 +80,9 @@ def store_factory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-de
 def vector_store_factory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """``store_factory`` restricted to the variants that search by vector."""
     return request.getfixturevalue(f"store_factory_{request.param}")
+
+
+@pytest.fixture
+def cache_factory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A callable building fresh caches of the variant under test."""
+    return request.getfixturevalue(f"cache_factory_{request.param}")

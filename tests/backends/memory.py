@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langgraph_checkpoint_aws import create_saver
+from langgraph_checkpoint_aws import create_cache, create_saver
 from langgraph_checkpoint_aws.adapters.memory import (
     InMemoryBlobStore,
     InMemoryCheckpointRepository,
@@ -18,7 +18,9 @@ CHECKPOINT_REPOSITORIES = ["memory"]
 SAVER_FACTORIES = ["memory", "memory_shaped"]
 BLOB_STORES = ["memory"]
 STORE_FACTORIES = ["memory"]
+CACHE_FACTORIES = ["memory"]
 VECTOR_STORE_FACTORIES = ["memory"]
+CACHE_FACTORIES = ["memory"]
 
 
 @pytest.fixture
@@ -52,3 +54,8 @@ def store_factory_memory():  # type: ignore[no-untyped-def]
         return RepositoryStore(service, index=index, ttl=ttl)
 
     return make
+
+
+@pytest.fixture
+def cache_factory_memory():  # type: ignore[no-untyped-def]
+    return lambda: create_cache({"backend": "memory"})

@@ -27,6 +27,7 @@ from langgraph_checkpoint_aws.langgraph_bindings.valkey import (
     AsyncValkeySaver,
     ValkeySaver,
 )
+from langgraph_checkpoint_aws.langgraph_bindings.valkey_cache import ValkeyCache
 from langgraph_checkpoint_aws.wiring.valkey import _vector_index
 
 CHECKPOINT_REPOSITORIES = ["valkey", "valkey_agentcore", "valkey_cluster", "valkey_cluster_agentcore"]
@@ -41,6 +42,7 @@ SAVER_FACTORIES = [
 ]
 STORE_FACTORIES = ["valkey", "valkey_cluster"]
 VECTOR_STORE_FACTORIES = ["valkey"]
+CACHE_FACTORIES = ["valkey", "valkey_cluster"]
 
 
 @pytest.fixture(scope="session")
@@ -216,3 +218,13 @@ def store_factory_valkey(valkey_search_sync: valkey.Valkey):  # type: ignore[no-
 @pytest.fixture
 def store_factory_valkey_cluster(valkey_cluster_sync: ValkeyCluster):  # type: ignore[no-untyped-def]
     return _store_maker(valkey_cluster_sync)
+
+
+@pytest.fixture
+def cache_factory_valkey(valkey_sync: valkey.Valkey):  # type: ignore[no-untyped-def]
+    return lambda: ValkeyCache(valkey_sync)
+
+
+@pytest.fixture
+def cache_factory_valkey_cluster(valkey_cluster_sync: ValkeyCluster):  # type: ignore[no-untyped-def]
+    return lambda: ValkeyCache(valkey_cluster_sync)

@@ -1,4 +1,9 @@
-"""RepositoryCache: LangGraph's BaseCache contract over the in-memory cache repository."""
+"""The cache contract: LangGraph's BaseCache over every registered cache backend (memory, Valkey, Valkey cluster).
+
+Tests taking ``cache`` run on every ``CACHE_FACTORIES`` variant of tests/backends/;
+those that move a fake clock past a TTL run on memory (Valkey's server expires
+entries on its own clock: tests/integration/test_valkey_cache.py covers that).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +39,12 @@ def make_cache(clock: FakeClock, default_ttl_seconds: Optional[float] = None) ->
 
 
 @pytest.fixture
-def cache(clock: FakeClock) -> RepositoryCache[Any]:
+def cache(cache_factory: Any) -> RepositoryCache[Any]:
+    return cache_factory()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def memory_cache(clock: FakeClock) -> RepositoryCache[Any]:
     return make_cache(clock)
 
 
@@ -45,7 +55,8 @@ def test_set_get_roundtrips_values(cache: RepositoryCache[Any]) -> None:
     assert cache.get([]) == {}
 
 
-def test_ttl_seconds(cache: RepositoryCache[Any], clock: FakeClock) -> None:
+def test_ttl_seconds(memory_cache: RepositoryCache[Any], clock: FakeClock) -> None:
+    cache = memory_cache
     cache.set({A: ("short", 10), B: ("forever", None)})
     clock.advance(9)
     assert set(cache.get([A, B])) == {A, B}
@@ -105,7 +116,8 @@ async def test_sync_calls_inside_a_running_loop(cache: RepositoryCache[Any]) -> 
     assert cache.get([A]) == {}
 
 
-async def test_async_api(cache: RepositoryCache[Any], clock: FakeClock) -> None:
+async def test_async_api(memory_cache: RepositoryCache[Any], clock: FakeClock) -> None:
+    cache = memory_cache
     await cache.aset({A: ("a", 5), C: ("c", None)})
     assert await cache.aget([A, C]) == {A: "a", C: "c"}
     clock.advance(5)
@@ -137,7 +149,8 @@ def build_graph(cache: RepositoryCache[Any], runs: list[int]) -> Any:
     return builder.compile(cache=cache)
 
 
-def test_graph_node_cache(cache: RepositoryCache[Any], clock: FakeClock) -> None:
+def test_graph_node_cache(memory_cache: RepositoryCache[Any], clock: FakeClock) -> None:
+    cache = memory_cache
     runs: list[int] = []
     graph = build_graph(cache, runs)
     assert graph.invoke({"x": 2, "y": 0}) == {"x": 2, "y": 20}
