@@ -23,11 +23,11 @@ _EXPORTS: dict[str, str] = {
     "AsyncValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "AgentCoreValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "ValkeyCache": "langgraph_checkpoint_aws.langgraph_bindings.valkey_cache",
-    "RepositoryStore": "langgraph_checkpoint_aws.langgraph_bindings.store",
-    "RepositoryCache": "langgraph_checkpoint_aws.langgraph_bindings.cache",
     "ValkeyStore": "langgraph_checkpoint_aws.langgraph_bindings.valkey_store",
     "AsyncValkeyStore": "langgraph_checkpoint_aws.langgraph_bindings.valkey_store",
     "ValkeyIndexConfig": "langgraph_checkpoint_aws.langgraph_bindings.valkey_store",
+    "RepositoryStore": "langgraph_checkpoint_aws.langgraph_bindings.store",
+    "RepositoryCache": "langgraph_checkpoint_aws.langgraph_bindings.cache",
     "PersistenceError": "langgraph_checkpoint_aws.domain.errors",
     "ConfigurationError": "langgraph_checkpoint_aws.domain.errors",
     "InvalidInputError": "langgraph_checkpoint_aws.domain.errors",
@@ -67,10 +67,10 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "AgentCoreValkeySaver",
     "AsyncValkeySaver",
+    "AsyncValkeyStore",
     "BackendConnectionError",
     "BackendError",
     "CertificateVerificationError",
-    "AsyncValkeyStore",
     "ConfigurationError",
     "CorruptRecordError",
     "DynamoDBSaver",
@@ -86,13 +86,13 @@ __all__ = [
     "TransientBackendError",
     "UnsupportedOperationError",
     "ValkeyCache",
+    "ValkeyIndexConfig",
     "ValkeySaver",
+    "ValkeyStore",
     "create_cache",
     "create_container",
     "create_saver",
-    "ValkeyIndexConfig",
     "create_store",
-    "ValkeyStore",
 ]
 
 if TYPE_CHECKING:  # what static tools and editors see; at run time names load on first use
@@ -118,12 +118,12 @@ if TYPE_CHECKING:  # what static tools and editors see; at run time names load o
     from .langgraph_bindings.store import RepositoryStore
     from .langgraph_bindings.valkey import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
     from .langgraph_bindings.valkey_cache import ValkeyCache
+    from .langgraph_bindings.valkey_store import AsyncValkeyStore, ValkeyIndexConfig, ValkeyStore
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-    from .langgraph_bindings.valkey_store import AsyncValkeyStore, ValkeyIndexConfig, ValkeyStore
         raise AttributeError(f"module 'langgraph_checkpoint_aws' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value

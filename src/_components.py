@@ -26,11 +26,11 @@ AVAILABLE: dict[str, str] = {
     "AgentCoreValkeySaver": ".langgraph_bindings.valkey",
     "DynamoDBSaver": ".langgraph_bindings.dynamodb",
     "ValkeyCache": ".langgraph_bindings.valkey_cache",
-}
-"""Component name -> the module that defines it, relative to the package (the same class on every path)."""
     "ValkeyStore": ".langgraph_bindings.valkey_store",
     "AsyncValkeyStore": ".langgraph_bindings.valkey_store",
     "ValkeyIndexConfig": ".langgraph_bindings.valkey_store",
+}
+"""Component name -> the module that defines it, relative to the package (the same class on every path)."""
 
 _MEMORY_STORE = 'use ValkeyStore or create_store({"backend": "memory"})'
 _SAVER = 'use ValkeySaver, DynamoDBSaver or create_saver({"backend": "memory"})'

@@ -123,6 +123,11 @@ class StoreOptions:
 
     index: Optional[dict[str, Any]] = None
     ttl: Optional[dict[str, Any]] = None
+    prefix: str = "langgraph:store:"
+    """Valkey: head of every key of the store (no braces)."""
+    search_fallback: str = attrs.field(default="error", validator=_one_of("error", "exact"))
+    """Valkey without a search module: ``error`` (a query search raises) or ``exact``
+    (every vector of the namespace prefix scored in the client)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -145,11 +150,6 @@ class PersistenceOptions:
     offload_threshold_bytes: int = attrs.field(default=350 * 1024, validator=_at_least_one)
     serde: Any = None
     """A LangGraph SerializerProtocol (default: JsonPlusSerializer, pickle off)."""
-    prefix: str = "langgraph:store:"
-    """Valkey: head of every key of the store (no braces)."""
-    search_fallback: str = attrs.field(default="error", validator=_one_of("error", "exact"))
-    """Valkey without a search module: ``error`` (a query search raises) or ``exact``
-    (every vector of the namespace prefix scored in the client)."""
     memory: MemoryOptions = attrs.field(factory=MemoryOptions)
     valkey: Optional[ValkeyOptions] = None
     dynamodb: Optional[DynamoDBOptions] = None
