@@ -44,6 +44,8 @@ from ..domain.errors import (
 )
 from ..domain.models import ThreadKey
 from ..factories import saver_class
+from ..wiring.legacy import FORMATS as LEGACY_FORMATS
+from ..wiring.legacy import legacy_services
 
 __all__ = ["cli", "main", "backend_config", "SCHEMES"]
 
@@ -398,6 +400,21 @@ def threads(ctx: click.Context, url: str, limit: int, offset: int) -> None:
     _run(ctx, action)
 
 
+def _migration_sources(source: Backend, source_format: str) -> list[Operations]:
+    """What migrate reads: this project's layout, or the published one found (or named) at the source."""
+    if source_format == "native":
+        return [source.ops]
+    if source_format not in ("auto", *LEGACY_FORMATS):
+        raise CliError(EXIT_URI, f"--source-format {source_format!r}: use auto, native or one of {', '.join(LEGACY_FORMATS)}")
+    wanted = None if source_format == "auto" else source_format
+    services = legacy_services(source.container, wanted)
+    if services:
+        return [Operations(service) for service in services]
+    if wanted is not None:
+        raise CliError(EXIT_RUNTIME, f"no {wanted} data found at {source.url}")
+    return [source.ops]
+
+
 def _key_json(key: ThreadKey) -> dict[str, Any]:
     data: dict[str, Any] = {"thread_id": key.thread_id}
     if key.actor_id is not None:
@@ -585,21 +602,23 @@ def migrate(ctx: click.Context, source_url: str, target_url: str, thread_ids: tu
     """
 
     def action() -> None:
-        if source_format not in ("auto", "native"):
-            raise CliError(EXIT_URI, f"--source-format {source_format}: reading published layouts is not in this version")
         source, target = _open(ctx, source_url), _open(ctx, target_url)
-        keys = source.keys(list(thread_ids), not thread_ids)
+        sources = _migration_sources(source, source_format)
+        pairs: list[tuple[Operations, ThreadKey]] = []
+        for ops in sources:
+            keys = ops.threads() if not thread_ids else [k for t in thread_ids for k in ops.resolve(t)]
+            pairs.extend((ops, key) for key in keys)
         out: Output = ctx.obj["out"]
         if dry_run:
-            _report(out, {"dry_run": True, "threads": [_key_json(k) for k in keys]}, f"would migrate {len(keys)} threads")
+            _report(out, {"dry_run": True, "threads": [_key_json(k) for _, k in pairs]}, f"would migrate {len(pairs)} threads")
             return
-        _confirm(ctx, f"Migrate {len(keys)} threads from {source_url} to {target_url}?", yes)
+        _confirm(ctx, f"Migrate {len(pairs)} threads from {source_url} to {target_url}?", yes)
         import time
 
         started = time.perf_counter()
         outcomes: list[MigrationOutcome] = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(source.ops.migrate_thread, target.ops, key) for key in keys]
+            futures = [pool.submit(ops.migrate_thread, target.ops, key) for ops, key in pairs]
             for future in out.progress("migrating", futures):
                 outcomes.append(future.result())
         elapsed = max(time.perf_counter() - started, 1e-9)
@@ -610,6 +629,7 @@ def migrate(ctx: click.Context, source_url: str, target_url: str, thread_ids: tu
             "skipped": sum(o.status == "skipped" for o in outcomes),
             "failed": failed,
             "checkpoints": sum(o.checkpoints for o in outcomes if o.status == "copied"),
+            "source_format": "native" if sources == [source.ops] else (source_format if source_format != "auto" else "detected"),
             "seconds": round(elapsed, 3),
             "threads_per_second": round(len(outcomes) / elapsed, 1),
             "checkpoints_per_second": round(sum(o.checkpoints for o in outcomes) / elapsed, 1),

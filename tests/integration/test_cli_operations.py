@@ -251,3 +251,47 @@ def test_help_names_every_subcommand_and_backend() -> None:
                  "valkey://", "dynamodb://", "s3://", "agentcore://", "bedrock-sessions://"]:  # fmt: skip
         assert word in done.stdout, word
     boto3.session.Session  # noqa: B018 - boto3 is what the AWS URLs use
+
+
+# -- migrating the published packages' data -------------------------------------------------------
+
+
+def test_migrate_finds_published_valkey_layouts_by_itself(source: Any, target: Any, tmp_path: Path) -> None:
+    from tests.integration.test_legacy_readers import assert_reads_like_published, expected_threads, fixture, load_valkey
+
+    url, client = source
+    target_url, target_client = target
+    plain = fixture("aws_valkey")
+    load_valkey(plain, client)
+    summary = as_json("migrate", url, target_url, "--yes")
+    assert summary["source_format"] == "detected" and not summary["failed"]
+    assert summary["copied"] == len(expected_threads(plain))
+    assert_reads_like_published(plain, ValkeySaver(target_client))
+    assert as_json("migrate", url, target_url, "--yes")["skipped"] == summary["copied"]  # a re-run skips them
+
+    agentcore = fixture("aws_agentcore_valkey")
+    client.flushall()
+    load_valkey(agentcore, client)
+    moved = as_json("migrate", url, target_url + "?layout=agentcore", "--yes")
+    assert moved["copied"] == len(expected_threads(agentcore)) and not moved["failed"]
+    from langgraph_checkpoint_aws import AgentCoreValkeySaver
+
+    assert_reads_like_published(agentcore, AgentCoreValkeySaver(target_client))
+
+
+def test_migrate_published_dynamodb_with_s3_offload(
+    target: Any, moto_endpoint: str, dynamodb_client: Any, s3_client: Any
+) -> None:
+    from tests.integration.test_legacy_readers import assert_reads_like_published, expected_threads, fixture, load_dynamodb
+
+    target_url, target_client = target
+    data = fixture("aws_dynamodb")
+    table, bucket = load_dynamodb(data, dynamodb_client, s3_client)
+    prefix = data["key_prefix"] or ""
+    url = f"dynamodb://{table}?region=us-east-1&s3={bucket}/{prefix}"
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    wrong = run("--json", "migrate", url, target_url, "--yes", "--source-format", "langgraph-checkpoint-s3-0.1", env=env)
+    assert wrong.returncode == 1 and "S3 layout" in json.loads(wrong.stdout)["error"]
+    summary = as_json("migrate", url, target_url, "--yes", "--source-format", "langgraph-checkpoint-aws-1.2", env=env)
+    assert summary["copied"] == len(expected_threads(data)) and not summary["failed"]
+    assert_reads_like_published(data, ValkeySaver(target_client))
