@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BACKEND ?= valkey
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint clean bench bench-valkey bench-dynamodb
+.PHONY: venv test demo lint clean bench bench-valkey bench-dynamodb bench-s3 bench-store
 
 venv: $(STAMP)
 
@@ -24,7 +24,7 @@ test: venv
 demo: venv
 	$(BIN)/python -m demo.agent --backend $(BACKEND) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(PORT),--port $(PORT))
 
-bench: bench-valkey bench-dynamodb bench-concurrency
+bench: bench-valkey bench-dynamodb bench-concurrency bench-store
 
 bench-valkey: venv
 	$(BIN)/python benchmarks/valkey_bench.py
@@ -32,8 +32,14 @@ bench-valkey: venv
 bench-dynamodb: venv
 	$(BIN)/python benchmarks/dynamodb_bench.py
 
+bench-s3: venv
+	$(BIN)/python benchmarks/s3_bench.py
+
 bench-concurrency: venv
 	$(BIN)/python benchmarks/concurrency_bench.py
+
+bench-store: venv
+	$(BIN)/python benchmarks/store_bench.py
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks demo

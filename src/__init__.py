@@ -19,6 +19,10 @@ _EXPORTS: dict[str, str] = {
     "PersistenceContainer": "langgraph_checkpoint_aws.container",
     "RepositorySaver": "langgraph_checkpoint_aws.langgraph_bindings.checkpoint",
     "DynamoDBSaver": "langgraph_checkpoint_aws.langgraph_bindings.dynamodb",
+    "AgentCoreMemorySaver": "langgraph_checkpoint_aws.langgraph_bindings.agentcore",
+    "AgentCoreMemoryStore": "langgraph_checkpoint_aws.langgraph_bindings.agentcore_store",
+    "S3CheckpointSaver": "langgraph_checkpoint_aws.langgraph_bindings.s3",
+    "AsyncS3CheckpointSaver": "langgraph_checkpoint_aws.langgraph_bindings.s3",
     "ValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "AsyncValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "AgentCoreValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
@@ -38,17 +42,16 @@ _EXPORTS: dict[str, str] = {
     "BackendConnectionError": "langgraph_checkpoint_aws.domain.errors",
     "CertificateVerificationError": "langgraph_checkpoint_aws.domain.errors",
     "NotFoundError": "langgraph_checkpoint_aws.domain.errors",
+    "ForeignLayoutError": "langgraph_checkpoint_aws.domain.errors",
     "UnsupportedOperationError": "langgraph_checkpoint_aws.domain.errors",
     "RetryPolicy": "langgraph_checkpoint_aws.domain.policies",
     # Names of the published 1.2.6 package not built yet: importing one raises an
     # ImportError saying so and what to use instead (not in __all__: star imports work).
-    "AgentCoreMemorySaver": "langgraph_checkpoint_aws._components",
-    "AgentCoreMemoryStore": "langgraph_checkpoint_aws._components",
-    "AsyncBatchFlushable": "langgraph_checkpoint_aws._components",
     "AsyncBedrockAgentRuntimeSessionClient": "langgraph_checkpoint_aws._components",
     "AsyncBedrockSessionSaver": "langgraph_checkpoint_aws._components",
     "BedrockAgentRuntimeSessionClient": "langgraph_checkpoint_aws._components",
     "BedrockSessionSaver": "langgraph_checkpoint_aws._components",
+    "AsyncBatchFlushable": "langgraph_checkpoint_aws._components",
     "DeferredCheckpointSaver": "langgraph_checkpoint_aws._components",
     "DynamoDBStore": "langgraph_checkpoint_aws._components",
     "PendingWrite": "langgraph_checkpoint_aws._components",
@@ -65,7 +68,10 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AgentCoreMemorySaver",
+    "AgentCoreMemoryStore",
     "AgentCoreValkeySaver",
+    "AsyncS3CheckpointSaver",
     "AsyncValkeySaver",
     "AsyncValkeyStore",
     "BackendConnectionError",
@@ -74,6 +80,7 @@ __all__ = [
     "ConfigurationError",
     "CorruptRecordError",
     "DynamoDBSaver",
+    "ForeignLayoutError",
     "InvalidInputError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -83,6 +90,7 @@ __all__ = [
     "RepositorySaver",
     "RepositoryStore",
     "RetryPolicy",
+    "S3CheckpointSaver",
     "TransientBackendError",
     "UnsupportedOperationError",
     "ValkeyCache",
@@ -103,6 +111,7 @@ if TYPE_CHECKING:  # what static tools and editors see; at run time names load o
         CertificateVerificationError,
         ConfigurationError,
         CorruptRecordError,
+        ForeignLayoutError,
         InvalidInputError,
         NotFoundError,
         PayloadTooLargeError,
@@ -112,9 +121,12 @@ if TYPE_CHECKING:  # what static tools and editors see; at run time names load o
     )
     from .domain.policies import RetryPolicy
     from .factories import create_cache, create_saver, create_store
+    from .langgraph_bindings.agentcore import AgentCoreMemorySaver
+    from .langgraph_bindings.agentcore_store import AgentCoreMemoryStore
     from .langgraph_bindings.cache import RepositoryCache
     from .langgraph_bindings.checkpoint import RepositorySaver
     from .langgraph_bindings.dynamodb import DynamoDBSaver
+    from .langgraph_bindings.s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
     from .langgraph_bindings.store import RepositoryStore
     from .langgraph_bindings.valkey import AgentCoreValkeySaver, AsyncValkeySaver, ValkeySaver
     from .langgraph_bindings.valkey_cache import ValkeyCache

@@ -25,6 +25,10 @@ AVAILABLE: dict[str, str] = {
     "AsyncValkeySaver": ".langgraph_bindings.valkey",
     "AgentCoreValkeySaver": ".langgraph_bindings.valkey",
     "DynamoDBSaver": ".langgraph_bindings.dynamodb",
+    "AgentCoreMemorySaver": ".langgraph_bindings.agentcore",
+    "AgentCoreMemoryStore": ".langgraph_bindings.agentcore_store",
+    "S3CheckpointSaver": ".langgraph_bindings.s3",
+    "AsyncS3CheckpointSaver": ".langgraph_bindings.s3",
     "ValkeyCache": ".langgraph_bindings.valkey_cache",
     "ValkeyStore": ".langgraph_bindings.valkey_store",
     "AsyncValkeyStore": ".langgraph_bindings.valkey_store",
@@ -37,7 +41,6 @@ _SAVER = 'use ValkeySaver, DynamoDBSaver or create_saver({"backend": "memory"})'
 _NOT_DEFERRED = "writes are not deferred yet: pass the saver itself to compile(checkpointer=...)"
 
 PLANNED: dict[str, str] = {
-    "AgentCoreMemorySaver": "use AgentCoreValkeySaver (actor_id in the config) or DynamoDBSaver",
     "BedrockSessionSaver": _SAVER,
     "AsyncBedrockSessionSaver": _SAVER,
     "BedrockAgentRuntimeSessionClient": _SAVER,
@@ -46,7 +49,6 @@ PLANNED: dict[str, str] = {
     "PendingWrite": _NOT_DEFERRED,
     "SyncBatchFlushable": _NOT_DEFERRED,
     "AsyncBatchFlushable": _NOT_DEFERRED,
-    "AgentCoreMemoryStore": _MEMORY_STORE,
     "DynamoDBStore": _MEMORY_STORE,
     "ValkeyStoreError": "catch langgraph_checkpoint_aws.PersistenceError",
     "ValkeyConnectionError": "catch ConnectionError (or langgraph_checkpoint_aws.BackendConnectionError)",

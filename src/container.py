@@ -26,6 +26,7 @@ from .application.cache import CacheService
 from .application.checkpoints import CheckpointService
 from .application.payloads import PayloadCodec
 from .application.store import StoreService
+from .wiring.legacy import layout_probe
 from .domain.errors import ConfigurationError
 from .domain.policies import PayloadPolicy
 from .wiring import BACKENDS
@@ -60,6 +61,7 @@ def _store_service(backend: containers.Container, options: PersistenceOptions) -
         vectors=_component(backend, "vector_index", "vector index", options),
         retry=backend.retry_policy(),
         executor=backend.executor(),
+        text_index=backend.providers["text_index"]() if "text_index" in backend.providers else None,
     )
 
 
@@ -127,12 +129,15 @@ class PersistenceContainer(containers.DeclarativeContainer):
         blob_store=blob_store,
         blob_ttl_days=providers.Callable(blob_ttl_days, options.provided.ttl_seconds),
     )
+    # Refuses to show a thread stored in a published package's layout as empty (names the migrate command).
+    layout_probe = providers.Singleton(layout_probe, backend, options)
     checkpoint_service = providers.Singleton(
         CheckpointService,
         repository=checkpoint_repository,
         codec=codec,
         retry=backend.provided.retry_policy.call(),
         executor=backend.provided.executor.call(),
+        probe=layout_probe,
     )
     async_checkpoint_service = providers.Singleton(
         CheckpointService,
@@ -140,6 +145,7 @@ class PersistenceContainer(containers.DeclarativeContainer):
         codec=codec,
         retry=backend.provided.retry_policy.call(),
         max_concurrency=backend.provided.async_concurrency.call(),
+        probe=layout_probe,
     )
     store_service = providers.Singleton(_store_service, backend, options)
     async_store_service = providers.Singleton(_async_store_service, backend, options)

@@ -32,6 +32,14 @@ def saver_class(container: PersistenceContainer) -> Callable[..., RepositorySave
         from .langgraph_bindings.dynamodb import DynamoDBSaver
 
         return DynamoDBSaver
+    if options.backend == "s3":
+        from .langgraph_bindings.s3 import S3CheckpointSaver
+
+        return S3CheckpointSaver
+    if options.backend == "agentcore":
+        from .langgraph_bindings.agentcore import AgentCoreMemorySaver
+
+        return AgentCoreMemorySaver
     return RepositorySaver
 
 

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import attrs
 
-from ..domain.errors import InvalidInputError, UnsupportedOperationError
+from ..domain.errors import ForeignLayoutError, InvalidInputError, UnsupportedOperationError
 from ..domain.models import (
     EMPTY_PAYLOAD,
     ChannelBlob,
@@ -40,6 +40,7 @@ from ..domain.ports import (
     AsyncResourceProvisioner,
     BlobRef,
     CheckpointPruner,
+    LayoutProbe,
     ResourceProvisioner,
     ThreadLister,
     ThreadTransfer,
@@ -51,6 +52,7 @@ __all__ = ["CheckpointService", "ChannelHistory", "PRUNE_STRATEGIES", "copy_thre
 
 PRUNE_STRATEGIES = ("keep_latest", "delete", "keep_last")
 REPOSITORY = "repository"
+PROBE = "probe"
 _PAGE = 16
 
 
@@ -81,8 +83,10 @@ class CheckpointService:
         retry: Optional[RetryPolicy] = None,
         executor: Optional[Executor] = None,
         max_concurrency: Optional[int] = None,
+        probe: Optional[LayoutProbe] = None,
     ) -> None:
         self.repository = repository
+        self.probe = probe
         self.codec = codec
         self.retry = retry if retry is not None else RetryPolicy()
         self.executor = executor
@@ -90,7 +94,7 @@ class CheckpointService:
         self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
-        self._ports = {REPOSITORY: repository, BLOB_STORE: codec.blob_store}
+        self._ports = {REPOSITORY: repository, BLOB_STORE: codec.blob_store, PROBE: probe}
         self._blob_store_checked = False
 
     # -- drivers ----------------------------------------------------------------------
@@ -205,6 +209,8 @@ class CheckpointService:
     def _get(self, key: CheckpointKey) -> Program[Optional[CheckpointRecord]]:
         record = yield Call(REPOSITORY, "get_checkpoint", (key,))
         if record is None:
+            if key.checkpoint_id is None:
+                yield from self._refuse_foreign(key.thread)
             return None
         decoded = yield from self._decode_records([record])
         return decoded[0]
@@ -217,24 +223,46 @@ class CheckpointService:
         """``get`` for the async API."""
         return await self.arun(self._get(key))  # type: ignore[no-any-return]
 
+    def _refuse_foreign(self, thread: ThreadKey) -> Program[None]:
+        """Raise ForeignLayoutError when the empty ``thread`` is held here in another package's layout."""
+        if self.probe is None:
+            return
+        found = yield Call(PROBE, "foreign_layout", (thread,))
+        if found:
+            raise ForeignLayoutError(
+                f"thread {thread.thread_id!r} is stored here in the {found} layout, which this package does not "
+                f"read: run `langgraph-aws migrate SOURCE_URL TARGET_URL --source-format {found}` to move it "
+                "into this package's layout (see the README's migration guide)"
+            )
+
+    @staticmethod
+    def _whole_thread(query: CheckpointQuery) -> bool:
+        return query.thread is not None and query.checkpoint_id is None and query.before_id is None and not query.metadata_filter
+
     def list(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
         """Matching checkpoints, newest first, decoded in pages."""
         if query.limit is not None and query.limit <= 0:
             return
         page: builtins.list[CheckpointRecord] = []
+        found = False
         for record in self.repository.list_checkpoints(query):
+            found = True
             page.append(record)
             if len(page) >= _PAGE:
                 yield from self.run(self._decode_records(page))
                 page = []
         if page:
             yield from self.run(self._decode_records(page))
+        if not found and self._whole_thread(query) and query.thread is not None:
+            self.run(self._refuse_foreign(query.thread))
 
     async def alist(self, query: CheckpointQuery) -> AsyncIterator[CheckpointRecord]:
         """``list`` for the async API (a sync adapter lists in the executor)."""
         if query.limit is not None and query.limit <= 0:
             return
         records = await self.arun(self._collect(query))
+        if not records and self._whole_thread(query) and query.thread is not None:
+            await self.arun(self._refuse_foreign(query.thread))
         for start in range(0, len(records), _PAGE):
             for record in await self.arun(self._decode_records(records[start : start + _PAGE])):
                 yield record

@@ -22,7 +22,14 @@ from ..domain.policies import (
     validate_labels,
     validate_namespace,
 )
-from ..domain.ports import AsyncItemRepository, AsyncVectorIndex, Embedder, ItemRepository, VectorIndex
+from ..domain.ports import (
+    AsyncItemRepository,
+    AsyncVectorIndex,
+    Embedder,
+    ItemRepository,
+    TextSearchIndex,
+    VectorIndex,
+)
 from .effects import Call, Program, run_async, run_sync
 
 T = TypeVar("T")
@@ -48,6 +55,8 @@ EmbedderLike = Union[Embedder, Callable[[list[str]], Sequence[Sequence[float]]]]
 """An Embedder port, or a plain function from texts to vectors."""
 
 _MATCH_TYPES = ("prefix", "suffix")
+_TEXT_CANDIDATES_MAX = 100
+"""A filtered text search widens to at most this many candidates (AgentCore's topK limit)."""
 
 
 class DefaultTTL:
@@ -201,6 +210,8 @@ class StoreService:
         executor: where the async methods run sync ports (None: asyncio's default).
         async_items: the async twin of ``items`` (None: run ``items`` in ``executor``).
         async_vectors: the async twin of ``vectors``.
+        text_index: a backend that ranks text queries itself; ``search(query=...)``
+            without an embedder uses it (AgentCore Memory).
     """
 
     def __init__(
@@ -215,18 +226,21 @@ class StoreService:
         executor: Optional[Executor] = None,
         async_items: Optional[AsyncItemRepository] = None,
         async_vectors: Optional[AsyncVectorIndex] = None,
+        text_index: Optional[TextSearchIndex] = None,
     ) -> None:
         self.items = items
+        self.text_index = text_index
         self.vectors = vectors
         self.clock = clock
         self.default_ttl_minutes = _check_ttl(default_ttl_minutes, "default_ttl_minutes")
         self.refresh_on_read = bool(refresh_on_read)
         self.retry = retry if retry is not None else RetryPolicy(attempts=1)
         self.executor = executor
-        self._ports: dict[str, Any] = {"items": items, "vectors": vectors}
+        self._ports: dict[str, Any] = {"items": items, "vectors": vectors, "text": text_index}
         self._async_ports: dict[str, Any] = {
             "items": async_items if async_items is not None else items,
             "vectors": async_vectors if async_vectors is not None else vectors,
+            "text": text_index,
         }
 
     def _run(self, program: Program[T]) -> T:
@@ -388,6 +402,8 @@ class StoreService:
         now = self.clock()
         if query and embedder is not None and self.vectors is not None:
             hits = yield from self._ranked(prefix, query, flt, offset + limit, embedder, dims, now)
+        elif query and embedder is None and self.text_index is not None:
+            hits = yield from self._text_ranked(prefix, query, flt, offset + limit, now)
         else:
             scanned: Iterable[StoreItem] = yield Call("items", "scan_items", (prefix,), {"now": now}, collect=True)
             matching = [i for i in scanned if item_matches(i.value, flt)]
@@ -584,6 +600,22 @@ class StoreService:
             (w.namespace, w.key): {path: embedded[slots[text]] for path, text in (w.texts or {}).items()}
             for w in indexed
         }
+
+    def _text_ranked(
+        self, prefix: tuple[str, ...], query: str, flt: Optional[Mapping[str, Any]], wanted: int, now: float
+    ) -> Program[list[ScoredItem]]:
+        """Hits ranked by the backend's own text search; the filter applies in the client.
+
+        One call, widened (up to the index's limit) while the filter leaves
+        fewer than ``wanted`` hits and the index has more.
+        """
+        candidates = wanted if not flt else max(wanted * 2, 16)
+        while True:
+            hits: list[tuple[StoreItem, float]] = yield Call("text", "search_text", (query, prefix, candidates), {"now": now})
+            ranked = [ScoredItem(item, float(score)) for item, score in hits if item_matches(item.value, flt)]
+            if len(ranked) >= wanted or len(hits) < candidates or candidates >= _TEXT_CANDIDATES_MAX:
+                return ranked
+            candidates = min(candidates * 4, _TEXT_CANDIDATES_MAX)
 
     def _ranked(
         self,

@@ -74,3 +74,8 @@ class CertificateVerificationError(BackendError, ConnectionError):
 
 class UnsupportedOperationError(PersistenceError):
     """The configured backend lacks the capability an operation needs (names both)."""
+
+
+class ForeignLayoutError(PersistenceError):
+    """The backend holds this thread in another package's layout (e.g. the published
+    langgraph-checkpoint-aws): migrate it with ``langgraph-aws migrate`` first."""

@@ -47,12 +47,14 @@ __all__ = [
     "AsyncResourceProvisioner",
     "BlobStore",
     "AsyncBlobStore",
+    "LayoutProbe",
     "ItemKey",
     "ItemVectors",
     "ItemRepository",
     "AsyncItemRepository",
     "VectorIndex",
     "AsyncVectorIndex",
+    "TextSearchIndex",
     "Embedder",
     "CacheRepository",
     "Clock",
@@ -274,6 +276,14 @@ class AsyncResourceProvisioner(Protocol):
 
 # -- large payloads -------------------------------------------------------------------
 @runtime_checkable
+class LayoutProbe(Protocol):
+    """Tells whether the backend holds a thread in another package's layout (a migration source)."""
+
+    def foreign_layout(self, thread: ThreadKey) -> Optional[str]:
+        """The name of the foreign layout holding ``thread`` here, or None."""
+
+
+@runtime_checkable
 class BlobStore(Protocol):
     """An object store for payloads too large for the primary backend (S3)."""
 
@@ -415,6 +425,21 @@ class AsyncVectorIndex(Protocol):
         candidates: int,
     ) -> list[tuple[tuple[str, ...], str, float]]:
         """See ``VectorIndex.query``."""
+
+
+@runtime_checkable
+class TextSearchIndex(Protocol):
+    """Search by a text query that the backend ranks itself (AgentCore Memory's RetrieveMemoryRecords)."""
+
+    def search_text(
+        self, query: str, namespace_prefix: tuple[str, ...], candidates: int, *, now: float
+    ) -> list[tuple[StoreItem, float]]:
+        """The ``candidates`` most relevant live items under the prefix with their scores, best first.
+
+        Higher score = more relevant. Fewer than ``candidates`` hits means
+        there are no more; an index that cannot rank that many raises
+        ``UnsupportedOperationError`` naming the limit.
+        """
 
 
 @runtime_checkable

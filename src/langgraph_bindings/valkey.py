@@ -12,33 +12,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from contextvars import ContextVar
 from typing import Any, Optional, Union
 
 from dependency_injector import providers
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..container import PersistenceContainer, create_container
 from ..domain.errors import InvalidInputError
-from ..domain.models import ThreadKey
 from ..domain.policies import RetryPolicy
+from ._actors import ActorCarrier
 from .checkpoint import RepositorySaver
 
 __all__ = ["ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver"]
 
 _UNSET: Any = object()
 RetryArg = Union[RetryPolicy, int, None]
-
-# The (thread_id, actor_id) of the last AgentCore call in this context (thread
-# or asyncio task) whose config named both. LangGraph rebuilds a subgraph's
-# config from thread_id and checkpoint_ns only, so the subgraph's calls, made
-# in the parent run's context (or a copy of it), find the parent's actor here.
-# Only configs of a subgraph (a non-empty checkpoint_ns) read it: a top-level
-# call without an actor stays an error, whatever ran before it.
-# Module-level: a ContextVar is never garbage collected.
-_CARRIED_ACTOR: ContextVar[Optional[tuple[str, str]]] = ContextVar("agentcore_valkey_actor", default=None)
-
 
 def _clients() -> Any:
     from ..adapters.valkey import clients
@@ -243,7 +231,7 @@ class AsyncValkeySaver(ValkeySaver):
             yield saver
 
 
-class AgentCoreValkeySaver(ValkeySaver):
+class AgentCoreValkeySaver(ActorCarrier, ValkeySaver):
     """AgentCore-style checkpointer on Valkey: ``agentcore:`` keys, session = thread_id, actor_id required.
 
     Every config must carry ``configurable.actor_id``. A subgraph's config
@@ -290,43 +278,3 @@ class AgentCoreValkeySaver(ValkeySaver):
 
     def _init_defaults(self) -> None:
         self.default_actor_id = None
-
-    def _entered(self, config: Optional[RunnableConfig]) -> None:
-        """Carry the actor of a config that names a thread and an actor (see ``_CARRIED_ACTOR``).
-
-        Runs first in every entry point that takes a config, in the caller's
-        context: a sync call on an async client runs in a task on the client's
-        loop, whose context changes would never reach the caller.
-        """
-        configurable = (config or {}).get("configurable") or {}
-        thread_id, actor_id = configurable.get("thread_id"), configurable.get("actor_id")
-        if thread_id not in (None, "") and actor_id not in (None, ""):
-            _CARRIED_ACTOR.set((str(thread_id), str(actor_id)))
-
-    def _thread(self, config: Optional[RunnableConfig], *, what: str = "config") -> ThreadKey:
-        configurable = (config or {}).get("configurable") or {}
-        if configurable.get("actor_id") in (None, ""):
-            carried = _CARRIED_ACTOR.get()
-            thread_id = configurable.get("thread_id")
-            if (
-                carried is not None
-                and configurable.get("checkpoint_ns") not in (None, "")
-                and thread_id not in (None, "")
-                and carried[0] == str(thread_id)
-            ):
-                actor: Optional[str] = carried[1]
-            else:
-                actor = self.default_actor_id
-            if actor is not None:
-                config = {**(config or {}), "configurable": {**configurable, "actor_id": actor}}
-        return super()._thread(config, what=what)
-
-    def _actor_for_ids(self, actor_id: Optional[str]) -> Optional[str]:
-        actor = super()._actor_for_ids(actor_id)
-        return actor if actor is not None else self.default_actor_id
-
-    def _config(self, thread: ThreadKey, ns: str, checkpoint_id: str) -> RunnableConfig:
-        config = super()._config(thread, ns, checkpoint_id)
-        if self.default_actor_id is not None and thread.actor_id == self.default_actor_id:
-            config["configurable"].pop("actor_id", None)
-        return config

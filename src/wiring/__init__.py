@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dependency_injector import containers
 
+from .agentcore import AgentCoreBackend
 from .dynamodb import DynamoDBBackend
 from .memory import MemoryBackend
+from .s3 import S3Backend
 from .valkey import ValkeyBackend
 
 __all__ = ["BACKENDS"]
@@ -19,5 +21,7 @@ BACKENDS: dict[str, type[containers.DeclarativeContainer]] = {
     "memory": MemoryBackend,
     "valkey": ValkeyBackend,
     "dynamodb": DynamoDBBackend,
+    "s3": S3Backend,
+    "agentcore": AgentCoreBackend,
 }
 """Backend name -> its container class (selected by ``options.backend``)."""

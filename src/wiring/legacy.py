@@ -10,14 +10,16 @@ empty list means no published layout is there.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import threading
+from typing import Any, Callable, Optional
 
 from ..application.checkpoints import CheckpointService
 from ..application.payloads import PayloadCodec
-from ..domain.errors import ConfigurationError
+from ..domain.errors import ConfigurationError, PersistenceError
+from ..domain.models import ThreadKey
 from ..domain.policies import PayloadPolicy
 
-__all__ = ["legacy_services", "FORMATS"]
+__all__ = ["legacy_services", "FORMATS", "PublishedLayoutProbe", "layout_probe"]
 
 FORMATS = ("langgraph-checkpoint-aws-1.2", "langgraph-checkpoint-s3-0.1")
 
@@ -75,3 +77,57 @@ def legacy_services(container: Any, fmt: Optional[str] = None) -> list[Checkpoin
     if fmt is not None:
         raise ConfigurationError(f"backend {backend!r} never held {fmt} data")
     return []
+
+
+class PublishedLayoutProbe:
+    """A LayoutProbe: one sample of the store on first use, an exact probe of an empty thread only if it found any.
+
+    So a saver pointed at a store that holds no published data pays one cheap
+    sample (once per saver), and one pointed at published data refuses to show
+    a stored thread as empty.
+
+    Args:
+        detect: ``detect(None)`` samples the store; ``detect(thread)`` probes one
+            thread exactly; each returns a format name or None.
+    """
+
+    def __init__(self, detect: Callable[[Optional[ThreadKey]], Optional[str]]) -> None:
+        self._detect = detect
+        self._found: Optional[bool] = None
+        self._lock = threading.Lock()
+
+    def foreign_layout(self, thread: ThreadKey) -> Optional[str]:
+        with self._lock:
+            if self._found is None:
+                try:
+                    self._found = self._detect(None) is not None
+                except (PersistenceError, ConfigurationError):
+                    self._found = False  # no sync client, or the probe cannot run: behave as before
+        if not self._found:
+            return None
+        return self._detect(thread)
+
+
+def layout_probe(backend: Any, options: Any) -> Optional[PublishedLayoutProbe]:
+    """The probe for the selected backend's published predecessor (None where there is none)."""
+    from ..adapters import legacy
+
+    name = options.backend
+    if name == "valkey":
+
+        def detect_valkey(thread: Optional[ThreadKey]) -> Optional[str]:
+            client = backend.client()
+            if thread is None:
+                return legacy.detect_valkey(client, scan_calls=3)
+            return legacy.detect_valkey(client, thread_id=thread.thread_id, actor_id=thread.actor_id)
+
+        return PublishedLayoutProbe(detect_valkey)
+    if name == "dynamodb":
+        table = options.dynamodb.table_name
+
+        def detect_dynamodb(thread: Optional[ThreadKey]) -> Optional[str]:
+            client = backend.dynamodb_client()
+            return legacy.detect_dynamodb(client, table, thread_id=thread.thread_id if thread else None)
+
+        return PublishedLayoutProbe(detect_dynamodb)
+    return None

@@ -27,6 +27,8 @@ __all__ = [
     "ValkeyOptions",
     "S3OffloadOptions",
     "DynamoDBOptions",
+    "S3Options",
+    "AgentCoreOptions",
     "StoreOptions",
     "CacheOptions",
     "PersistenceOptions",
@@ -118,6 +120,50 @@ class DynamoDBOptions:
 
 
 @attrs.frozen(kw_only=True)
+class S3Options:
+    """Section ``s3``: plain S3 checkpoints (langgraph-checkpoint-s3's tree, ids encoded, values once per version)."""
+
+    bucket_name: str
+    prefix: str = "checkpoints/"
+    """Key prefix; normalised to end with ``/``."""
+    region_name: Optional[str] = None
+    endpoint_url: Optional[str] = None
+    session: Any = None
+    """A boto3 Session (sync client), or an aioboto3/aiobotocore session (native async API)."""
+    boto_config: Any = None
+    """A botocore Config, merged over the library's defaults."""
+    client: Any = None
+    """A boto3 S3 client to use as is (never closed by the library)."""
+    max_workers: int = attrs.field(default=16, validator=_at_least_one)
+    """Requests of one round sent in parallel (threads, and the client's connection pool)."""
+    retry_attempts: int = attrs.field(default=5, validator=_at_least_one)
+    """Tries per operation on throttling and transient errors (exponential backoff)."""
+
+
+@attrs.frozen(kw_only=True)
+class AgentCoreOptions:
+    """Section ``agentcore``: Amazon Bedrock AgentCore Memory (checkpoints as events, store items as records)."""
+
+    memory_id: str
+    region_name: Optional[str] = None
+    endpoint_url: Optional[str] = None
+    session: Any = None
+    """A boto3 Session (profiles, assumed roles)."""
+    boto_config: Any = None
+    """A botocore Config, merged over the library's defaults (botocore retries nothing)."""
+    client: Any = None
+    """A boto3 ``bedrock-agentcore`` client to use as is (never closed by the library)."""
+    retry_attempts: int = attrs.field(default=4, validator=_at_least_one)
+    """Tries per operation on throttling, conflicts and transient errors (1.2.6: ``max_retries=3`` retries)."""
+    initial_backoff: float = attrs.field(default=0.1, validator=_positive)
+    max_backoff: float = attrs.field(default=2.0, validator=_positive)
+    items_per_event: int = attrs.field(default=10, validator=_at_least_one)
+    """Payload items of 96,000 characters per event; larger records are split across events."""
+    max_workers: int = attrs.field(default=8, validator=_at_least_one)
+    """Independent API calls of one operation sent in parallel."""
+
+
+@attrs.frozen(kw_only=True)
 class StoreOptions:
     """Section ``store``: LangGraph's IndexConfig and TTLConfig, as dicts."""
 
@@ -153,6 +199,8 @@ class PersistenceOptions:
     memory: MemoryOptions = attrs.field(factory=MemoryOptions)
     valkey: Optional[ValkeyOptions] = None
     dynamodb: Optional[DynamoDBOptions] = None
+    s3: Optional[S3Options] = None
+    agentcore: Optional[AgentCoreOptions] = None
     store: StoreOptions = attrs.field(factory=StoreOptions)
     cache: CacheOptions = attrs.field(factory=CacheOptions)
 
@@ -165,6 +213,8 @@ BACKEND_OPTIONS: dict[str, type] = {
     "memory": MemoryOptions,
     "valkey": ValkeyOptions,
     "dynamodb": DynamoDBOptions,
+    "s3": S3Options,
+    "agentcore": AgentCoreOptions,
 }
 """Backend name -> its options class (the section of the same name)."""
 

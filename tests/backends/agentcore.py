@@ -10,11 +10,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from langgraph_checkpoint_aws.adapters.agentcore import AgentCoreCheckpointRepository
 from langgraph_checkpoint_aws.emulator import Emulator
 
-# The saver and repository variants arrive with the AgentCore adapters.
-CHECKPOINT_REPOSITORIES: list[str] = []
-SAVER_FACTORIES: list[str] = []
+CHECKPOINT_REPOSITORIES = ["agentcore"]
+SAVER_FACTORIES = ["agentcore", "agentcore_split"]
+STORE_FACTORIES = ["agentcore"]
 
 AGENTCORE_REGION = "us-east-1"
 AGENTCORE_FAST_FAIL = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=20)
@@ -65,3 +66,70 @@ def agentcore_faults(agentcore_emulator: Emulator) -> Iterator[Emulator]:
     agentcore_emulator.clear_faults()
     yield agentcore_emulator
     agentcore_emulator.clear_faults()
+
+
+@pytest.fixture
+def checkpoint_repository_agentcore(agentcore_client: Any, agentcore_memory_id: str) -> AgentCoreCheckpointRepository:
+    return AgentCoreCheckpointRepository(client=agentcore_client, memory_id=agentcore_memory_id)
+
+
+@pytest.fixture
+def make_agentcore_saver(agentcore_session: boto3.session.Session, agentcore_endpoint: str):  # type: ignore[no-untyped-def]
+    """Build an AgentCoreMemorySaver on a fresh memory id of the emulator."""
+    from langgraph_checkpoint_aws import AgentCoreMemorySaver
+
+    def make(memory_id: str | None = None, **kwargs: Any) -> Any:
+        return AgentCoreMemorySaver(
+            memory_id or new_memory_id(),
+            region_name=AGENTCORE_REGION,
+            session=agentcore_session,
+            endpoint_url=agentcore_endpoint,
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture
+def saver_factory_agentcore(make_agentcore_saver):  # type: ignore[no-untyped-def]
+    return lambda: make_agentcore_saver()
+
+
+@pytest.fixture
+def saver_factory_agentcore_split(agentcore_session: boto3.session.Session, agentcore_endpoint: str):  # type: ignore[no-untyped-def]
+    """One payload item per event, through create_saver: checkpoints over 96,000 characters span events."""
+    from langgraph_checkpoint_aws import create_saver
+
+    def make() -> Any:
+        return create_saver({
+            "backend": "agentcore",
+            "agentcore": {
+                "memory_id": new_memory_id(),
+                "session": agentcore_session,
+                "endpoint_url": agentcore_endpoint,
+                "region_name": AGENTCORE_REGION,
+                "items_per_event": 1,
+            },
+        })
+
+    return make
+
+
+@pytest.fixture
+def store_factory_agentcore(agentcore_session: boto3.session.Session, agentcore_endpoint: str):  # type: ignore[no-untyped-def]
+    """``make(clock, index=None, ttl=None)``: an AgentCoreMemoryStore on a fresh memory id whose use cases read ``clock``."""
+    from langgraph_checkpoint_aws import AgentCoreMemoryStore
+
+    def make(clock, *, index=None, ttl=None, **kwargs):  # type: ignore[no-untyped-def]
+        store = AgentCoreMemoryStore(
+            memory_id=new_memory_id(),
+            region_name=AGENTCORE_REGION,
+            session=agentcore_session,
+            endpoint_url=agentcore_endpoint,
+            ttl=ttl,
+            **kwargs,
+        )
+        store.service.clock = clock
+        return store
+
+    return make

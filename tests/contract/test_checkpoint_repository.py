@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from langgraph_checkpoint_aws.domain.ports import CheckpointPruner
 from langgraph_checkpoint_aws.domain.models import (
     ChannelBlob,
     CheckpointKey,
@@ -177,6 +178,8 @@ def test_scan_get_blobs_and_deletes(checkpoint_repository) -> None:  # type: ign
     assert sorted(c.checkpoint_id for c in repo.scan_checkpoints(T)) == ["001", "001", "002"]
     assert sorted(c.checkpoint_id for c in repo.scan_checkpoints(T, "")) == ["001", "002"]
     assert set(repo.get_blobs(T, "", [("a", "1"), ("a", "2"), ("a", "9")])) == {("a", "1"), ("a", "2")}
+    if not isinstance(repo, CheckpointPruner):
+        return  # the rest deletes single checkpoints: only pruners can (Bedrock session steps cannot be deleted)
     repo.delete_checkpoints(T, "", ["001"])
     repo.delete_blobs(T, "", [("a", "1")])
     assert sorted(c.checkpoint_id for c in repo.scan_checkpoints(T, "")) == ["002"]

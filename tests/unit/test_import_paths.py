@@ -49,7 +49,7 @@ PUBLISHED: dict[str, list[str]] = {
 
 BUILT = {
     "ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver", "DynamoDBSaver", "ValkeyCache",
-    "ValkeyStore", "AsyncValkeyStore", "ValkeyIndexConfig",
+    "ValkeyStore", "AsyncValkeyStore", "ValkeyIndexConfig", "AgentCoreMemorySaver", "AgentCoreMemoryStore",
 }  # fmt: skip
 DEPRECATED = {"saver", "async_saver", "session", "async_session"}
 

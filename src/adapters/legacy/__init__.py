@@ -20,11 +20,33 @@ format a store holds: ``AWS_FORMAT``, ``S3_FORMAT`` or None.
 
 from __future__ import annotations
 
-from ._common import AWS_FORMAT, S3_FORMAT
-from .aws_dynamodb import LegacyDynamoDBRepository
-from .aws_valkey import LegacyAgentCoreValkeyRepository, LegacyValkeyRepository, agentcore_session_id
-from .detect import FORMATS, detect_dynamodb, detect_s3, detect_valkey
-from .s3_013 import LegacyS3Repository
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AWS_FORMAT": "._common",
+    "S3_FORMAT": "._common",
+    "FORMATS": ".detect",
+    "LegacyDynamoDBRepository": ".aws_dynamodb",
+    "LegacyValkeyRepository": ".aws_valkey",
+    "LegacyAgentCoreValkeyRepository": ".aws_valkey",
+    "LegacyS3Repository": ".s3_013",
+    "agentcore_session_id": ".aws_valkey",
+    "detect_dynamodb": ".detect",
+    "detect_valkey": ".detect",
+    "detect_s3": ".detect",
+}
+"""Name -> submodule: loaded on first use, so a Valkey user never imports boto3 (and the reverse)."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AWS_FORMAT",

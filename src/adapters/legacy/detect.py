@@ -25,11 +25,10 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from ..aws import DYNAMODB_ERRORS, S3_ERRORS, AwsResource, translate_errors
 from ._common import AWS_FORMAT, S3_FORMAT
-from .aws_dynamodb import CHECKPOINT_PK_PREFIX
 from .aws_valkey import _ValkeyReader, agentcore_session_id, glob_escape
-from .s3_013 import normalise_prefix
+
+# The DynamoDB and S3 probes import boto3's toolkit when called, so a Valkey user never needs boto3.
 
 __all__ = ["detect_dynamodb", "detect_valkey", "detect_s3", "FORMATS"]
 
@@ -46,6 +45,9 @@ def detect_dynamodb(client: Any, table_name: str, *, thread_id: Optional[str] = 
     Raises:
         NotFoundError: the table does not exist.
     """
+    from ..aws import DYNAMODB_ERRORS, AwsResource, translate_errors
+    from .aws_dynamodb import CHECKPOINT_PK_PREFIX
+
     resource = AwsResource.of(client, DYNAMODB_ERRORS, table_name)
     if thread_id is not None:
         with translate_errors(resource, "Query"):
@@ -129,6 +131,9 @@ def detect_s3(
     Raises:
         NotFoundError: the bucket does not exist.
     """
+    from ..aws import S3_ERRORS, AwsResource, translate_errors
+    from .s3_013 import normalise_prefix
+
     root = normalise_prefix(prefix)
     resource = AwsResource.of(client, S3_ERRORS, bucket_name)
     heads = [f"{root}checkpoints/{thread_id}/"] if thread_id is not None else [f"{root}checkpoints/", f"{root}writes/"]
