@@ -132,7 +132,9 @@ class ValkeyCacheRepository:
         asked = [(ns, key) for ns, names in groups.items() for key in names]
         with translate(self._where, "cache get"):
             if not self._cluster or len(groups) == 1:
-                values = self.client.execute_command("MGET", *(self.entry_key(ns, k) for ns, k in asked))
+                # One namespace head per group, not per key: encoding it is most of the client's work.
+                keys = [head + encode_id(k) for head, names in ((self.namespace_head(ns), names) for ns, names in groups.items()) for k in names]
+                values = self.client.execute_command("MGET", *keys)
             else:
                 pipe = self.client.pipeline(transaction=False)
                 for ns, names in groups.items():
