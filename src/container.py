@@ -26,10 +26,10 @@ from .application.cache import CacheService
 from .application.checkpoints import CheckpointService
 from .application.payloads import PayloadCodec
 from .application.store import StoreService
-from .wiring.legacy import layout_probe
 from .domain.errors import ConfigurationError
 from .domain.policies import PayloadPolicy
 from .wiring import BACKENDS
+from .wiring.legacy import layout_probe
 from .wiring.options import PersistenceOptions, blob_ttl_days, parse_options
 
 __all__ = [

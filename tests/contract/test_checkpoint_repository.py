@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from langgraph_checkpoint_aws.domain.ports import CheckpointPruner
 from langgraph_checkpoint_aws.domain.models import (
     ChannelBlob,
     CheckpointKey,
@@ -14,6 +13,7 @@ from langgraph_checkpoint_aws.domain.models import (
     StoredWrite,
     ThreadKey,
 )
+from langgraph_checkpoint_aws.domain.ports import CheckpointPruner
 
 
 def cp(thread: ThreadKey, cid: str, ns: str = "", parent: str | None = None, versions=None, **metadata):  # type: ignore[no-untyped-def]

@@ -257,7 +257,12 @@ def test_help_names_every_subcommand_and_backend() -> None:
 
 
 def test_migrate_finds_published_valkey_layouts_by_itself(source: Any, target: Any, tmp_path: Path) -> None:
-    from tests.integration.test_legacy_readers import assert_reads_like_published, expected_threads, fixture, load_valkey
+    from tests.integration.test_legacy_readers import (
+        assert_reads_like_published,
+        expected_threads,
+        fixture,
+        load_valkey,
+    )
 
     url, client = source
     target_url, target_client = target
@@ -282,7 +287,12 @@ def test_migrate_finds_published_valkey_layouts_by_itself(source: Any, target: A
 def test_migrate_published_dynamodb_with_s3_offload(
     target: Any, moto_endpoint: str, dynamodb_client: Any, s3_client: Any
 ) -> None:
-    from tests.integration.test_legacy_readers import assert_reads_like_published, expected_threads, fixture, load_dynamodb
+    from tests.integration.test_legacy_readers import (
+        assert_reads_like_published,
+        expected_threads,
+        fixture,
+        load_dynamodb,
+    )
 
     target_url, target_client = target
     data = fixture("aws_dynamodb")
