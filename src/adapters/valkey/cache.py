@@ -133,8 +133,12 @@ class ValkeyCacheRepository:
         with translate(self._where, "cache get"):
             if not self._cluster or len(groups) == 1:
                 # One namespace head per group, not per key: encoding it is most of the client's work.
-                keys = [head + encode_id(k) for head, names in ((self.namespace_head(ns), names) for ns, names in groups.items()) for k in names]
-                values = self.client.execute_command("MGET", *keys)
+                full = [
+                    head + encode_id(k)
+                    for head, names in ((self.namespace_head(ns), names) for ns, names in groups.items())
+                    for k in names
+                ]
+                values = self.client.execute_command("MGET", *full)
             else:
                 pipe = self.client.pipeline(transaction=False)
                 for ns, names in groups.items():
