@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BACKEND ?= valkey
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint clean bench bench-valkey bench-dynamodb bench-s3 bench-store
+.PHONY: venv test demo lint clean bench bench-valkey bench-dynamodb bench-s3 bench-store bench-agentcore bench-migrate
 
 venv: $(STAMP)
 
@@ -40,6 +40,12 @@ bench-concurrency: venv
 
 bench-store: venv
 	$(BIN)/python benchmarks/store_bench.py
+
+bench-agentcore: venv
+	$(BIN)/python benchmarks/agentcore_bench.py
+
+bench-migrate: venv
+	$(BIN)/python benchmarks/migrate_bench.py
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks demo

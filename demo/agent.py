@@ -105,11 +105,14 @@ def build_graph(saver: Any, store: Any = None, cache: Any = None) -> Any:
 
 
 def _searchable(store: Any) -> bool:
-    """Whether the store ranks by a query (an index is configured and, on Valkey, the search module is there)."""
+    """Whether the store ranks by a query (an index is configured and, on Valkey, the search module is there;
+    or the store ranks by the query itself, ``searches_by_query``, as AgentCore Memory does)."""
+    if getattr(store, "searches_by_query", False) is True:
+        return True
     return getattr(store, "index_config", None) is not None and getattr(store, "search_module", True) is not False
 
 
-def recall_in_new_thread(saver: Any, store: Any, request: str) -> list[str]:
+def recall_in_new_thread(saver: Any, store: Any, request: str, configurable: dict[str, Any] | None = None) -> list[str]:
     """A second, tiny graph in a fresh thread: it finds the user's earlier requests in the store."""
 
     class Recall(TypedDict):
@@ -125,7 +128,7 @@ def recall_in_new_thread(saver: Any, store: Any, request: str) -> list[str]:
     builder.add_edge(START, "lookup")
     builder.add_edge("lookup", END)
     graph = builder.compile(checkpointer=saver, store=store)
-    thread = {"configurable": {"thread_id": "demo-recall"}}  # not the agent's thread
+    thread = {"configurable": {"thread_id": "demo-recall", **(configurable or {})}}  # not the agent's thread
     return list(graph.invoke({"query": request, "found": []}, thread)["found"])
 
 
@@ -145,7 +148,8 @@ def run(backend_name: str, data_dir: Path, port: int | None, thread_id: str, ans
     with backend_module.open_backend(data_dir, port) as backend:
         store, cache = getattr(backend, "store", None), getattr(backend, "cache", None)
         graph = build_graph(backend.saver, store, cache)
-        config = {"configurable": {"thread_id": thread_id}}
+        extra = dict(getattr(backend, "configurable", None) or {})  # keys a backend needs, e.g. AgentCore's actor_id
+        config = {"configurable": {"thread_id": thread_id, **extra}}
         state = graph.get_state(config)
         if state.next == ("approve",):
             print(f"Thread {thread_id!r} was waiting for approval from an earlier run: resuming it.")
@@ -197,7 +201,7 @@ def run(backend_name: str, data_dir: Path, port: int | None, thread_id: str, ans
             print(f"\nCache: the 'summarize' node (CachePolicy, ttl 1 h) {how}: {result.get('rules')}.")
         if store is not None:
             mode = "ranked by similarity" if _searchable(store) else "newest first (no search module loaded)"
-            found = recall_in_new_thread(backend.saver, store, request)
+            found = recall_in_new_thread(backend.saver, store, request, extra)
             print(f"Store: a new thread recalls this user's requests from long-term memory ({mode}):")
             for text in found:
                 print(f"  - {text}")
@@ -210,7 +214,7 @@ def run(backend_name: str, data_dir: Path, port: int | None, thread_id: str, ans
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="memory", help="memory, valkey or dynamodb")
+    parser.add_argument("--backend", default="memory", help="memory, valkey, dynamodb or agentcore")
     parser.add_argument("--data-dir", default=".demo-data", type=Path, help="where embedded servers keep data")
     parser.add_argument("--port", default=None, type=int, help="port for an embedded server (default: pick one)")
     parser.add_argument("--thread", default="demo-thread", help="thread id to use")

@@ -51,7 +51,27 @@ def test_demo_on_dynamodb_shows_an_offloaded_object(tmp_path: Path, capsys: pyte
     assert re.search(r"\| 2 objects \(\d{2},\d{3} bytes\) in bucket", offloaded), offloaded
 
 
-@pytest.mark.parametrize("backend", ["valkey", "dynamodb"])
+def test_demo_on_agentcore_resumes_on_a_second_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`make demo BACKEND=agentcore`: the emulator keeps its state in DATA_DIR/agentcore, so a second run continues."""
+    assert main(["--backend", "agentcore", "--data-dir", str(tmp_path)]) == 0
+    first = capsys.readouterr().out
+    assert "Thread 'demo-thread' is new." in first
+    assert "paused at human approval" in first and "tool: done book" in first
+    assert "History of thread 'demo-thread' (7 checkpoints" in first
+    assert "(ranked by similarity):\n  - book a table for two on friday" in first
+    assert re.search(r"session 'demo-thread' +\| actor 'demo-user': 16 events: 7 checkpoints", first), first
+    assert "1 in namespace '/users/demo-user'" in first
+    assert (tmp_path / "agentcore" / "bedrock-agentcore.json").exists()
+    assert main(["--backend", "agentcore", "--data-dir", str(tmp_path)]) == 0
+    second = capsys.readouterr().out
+    assert "already has 1 request(s) stored" in second
+    assert "plan: recall: book a table for two on friday" in second  # the store's record of the first run
+    assert "(ranked by similarity):\n  - move the booking to saturday\n  - book a table" in second
+    assert "History of thread 'demo-thread' (14 checkpoints" in second
+    assert "2 in namespace '/users/demo-user'" in second
+
+
+@pytest.mark.parametrize("backend", ["valkey", "dynamodb", "agentcore"])
 def test_a_taken_port_says_address_in_use(backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

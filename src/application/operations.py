@@ -142,6 +142,11 @@ class Operations:
             writes=tuple(w for r in records for w in r.writes),
         )
 
+    def checkpoint_ids(self, thread: ThreadKey) -> set[tuple[str, str]]:
+        """``(namespace, checkpoint id)`` of every checkpoint of a thread (headers only: no values read)."""
+        query = CheckpointQuery(thread=thread, headers_only=True)
+        return {(c.checkpoint_ns, c.checkpoint_id) for c in (r.checkpoint for r in self.repository.list_checkpoints(query))}
+
     # -- stats and verify -----------------------------------------------------------------------
     def stats(self, thread: ThreadKey) -> ThreadStats:
         data = self.raw_thread(thread)
@@ -248,13 +253,13 @@ class Operations:
         dest = destination or source
         try:
             data = self.service.export_thread(source)
-            present = {(c.checkpoint_ns, c.checkpoint_id) for c in target.raw_thread(dest).checkpoints}
+            present = target.checkpoint_ids(dest)
             wanted = {(c.checkpoint_ns, c.checkpoint_id) for c in data.checkpoints}
             if wanted and wanted <= present:
                 return MigrationOutcome(source, dest, "skipped", len(data.checkpoints), len(data.writes))
             if data.checkpoints:
                 target.service.import_thread(data.retarget(dest))
-            copied = {(c.checkpoint_ns, c.checkpoint_id) for c in target.raw_thread(dest).checkpoints}
+            copied = target.checkpoint_ids(dest)
             if not wanted <= copied:
                 missing = len(wanted - copied)
                 return MigrationOutcome(source, dest, "failed", error=f"{missing} checkpoints missing at the target after the copy")

@@ -99,6 +99,13 @@ def detect_valkey(
             keys.append(f"{prefix}agentcore:session:{agentcore_session_id(thread_id, '')}:{actor_id}:checkpoints")
         found = reader._pipeline([("TYPE", k) for k in keys], "detect")
         return AWS_FORMAT if any(_text(t) == "list" for t in found) else None
+    nodes = getattr(client, "get_primaries", None)
+    if callable(nodes):  # a cluster: sample every primary's keyspace in turn
+        for node in nodes():
+            found = detect_valkey(client.get_valkey_connection(node), prefix=prefix, scan_calls=scan_calls, count=count)
+            if found is not None:
+                return found
+        return None
     patterns = [
         glob_escape(f"{prefix}thread:{{") + "*",
         glob_escape(f"{prefix}agentcore:session:") + "*" + glob_escape(":checkpoints"),
