@@ -26,7 +26,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
-from langgraph_checkpoint_aws import DynamoDBSaver, ValkeySaver
+from langgraph_checkpoint_aws import DynamoDBSaver, S3CheckpointSaver, ValkeySaver
 from langgraph_checkpoint_aws.adapters.dynamodb import create_table
 from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedValkey
 
@@ -219,7 +219,7 @@ def test_migrate_interrupted_midway_and_rerun(source: Any, target: Any) -> None:
     assert as_json("verify", target_url)["ok"]
 
 
-def test_valkey_dynamodb_valkey_round_trip_keeps_history(
+def test_valkey_dynamodb_s3_valkey_round_trip_keeps_history(
     source: Any, target: Any, moto_endpoint: str, dynamodb_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -234,14 +234,24 @@ def test_valkey_dynamodb_valkey_round_trip_keeps_history(
     first = as_json("migrate", url, dynamo_url, "--yes", env=env)
     assert first["copied"] == 2 and not first["failed"]
     assert {t["thread_id"] for t in as_json("threads", dynamo_url, env=env)["threads"]} == {"r1", "r2"}
-    back = as_json("--endpoint-url", moto_endpoint, "migrate", dynamo_url, target_url, "--yes")
+    bucket = f"cli-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", region_name="us-east-1", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
+    s3_url = f"s3://{bucket}/moved/"
+    onward = as_json("migrate", dynamo_url, s3_url, "--yes", env=env)
+    assert onward["copied"] == 2 and not onward["failed"]
+    assert {t["thread_id"] for t in as_json("threads", s3_url, env=env)["threads"]} == {"r1", "r2"}
+    assert as_json("verify", s3_url, env=env)["ok"]
+    back = as_json("--endpoint-url", moto_endpoint, "migrate", s3_url, target_url, "--yes")
     assert back["copied"] == 2
     dynamo = DynamoDBSaver(table_name=table, region_name="us-east-1", endpoint_url=moto_endpoint)
+    s3 = S3CheckpointSaver(bucket, prefix="moved/", endpoint_url=moto_endpoint, region_name="us-east-1")
     for thread in ("r1", "r2"):
         original = history(ValkeySaver(client), thread)
         assert history(dynamo, thread) == original
+        assert history(s3, thread) == original
         assert history(ValkeySaver(target_client), thread) == original
     dynamo.close()
+    s3.close()
 
 
 def test_help_names_every_subcommand_and_backend() -> None:

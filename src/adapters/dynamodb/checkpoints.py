@@ -214,6 +214,9 @@ class DynamoDBCheckpointRepository:
         max_workers: threads for independent calls of one operation.
     """
 
+    omits_cleared_channels = True
+    """A channel cleared in a step has no blob stored: a missing blob reads as no value."""
+
     def __init__(
         self,
         *,

@@ -102,9 +102,9 @@ def detect_valkey(
     nodes = getattr(client, "get_primaries", None)
     if callable(nodes):  # a cluster: sample every primary's keyspace in turn
         for node in nodes():
-            found = detect_valkey(client.get_valkey_connection(node), prefix=prefix, scan_calls=scan_calls, count=count)
-            if found is not None:
-                return found
+            on_node = detect_valkey(client.get_valkey_connection(node), prefix=prefix, scan_calls=scan_calls, count=count)
+            if on_node is not None:
+                return on_node
         return None
     patterns = [
         glob_escape(f"{prefix}thread:{{") + "*",

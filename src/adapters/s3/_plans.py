@@ -20,6 +20,7 @@ import attrs
 
 from ...domain.errors import CorruptRecordError
 from ...domain.models import (
+    EMPTY_PAYLOAD,
     ChannelBlob,
     CheckpointKey,
     CheckpointQuery,
@@ -322,14 +323,18 @@ class Plans:
         first.extend(self._writes_ops(attrs.evolve(w, thread=thread) for w in data.writes))
         if first:
             yield first
-        heads: dict[str, StoredCheckpoint] = {}
+        cleared = {(ns, b.channel, b.version) for ns, b in data.blobs if b.payload.type_tag == "empty"}
+        heads: dict[str, tuple[StoredCheckpoint, bytes]] = {}
         last: list[Any] = []
         for cp in data.checkpoints:
             cp = attrs.evolve(cp, thread=thread)
-            last.append(Put(self.layout.header(thread, cp.checkpoint_ns, cp.checkpoint_id), encode_header(cp)))
-            if cp.checkpoint_ns not in heads or cp.checkpoint_id > heads[cp.checkpoint_ns].checkpoint_id:
-                heads[cp.checkpoint_ns] = cp
-        last.extend(Put(self.layout.head(thread, ns), encode_header(cp)) for ns, cp in heads.items())
+            # Cleared channels have no object: the header names them, as a put does.
+            empties = {ch: str(v) for ch, v in cp.channel_versions.items() if (cp.checkpoint_ns, ch, str(v)) in cleared}
+            body = encode_header(cp, empties)
+            last.append(Put(self.layout.header(thread, cp.checkpoint_ns, cp.checkpoint_id), body))
+            if cp.checkpoint_ns not in heads or cp.checkpoint_id > heads[cp.checkpoint_ns][0].checkpoint_id:
+                heads[cp.checkpoint_ns] = (cp, body)
+        last.extend(Put(self.layout.head(thread, ns), body) for ns, (_, body) in heads.items())
         if last:
             yield last
 
@@ -611,9 +616,16 @@ class Plans:
         listings = yield from in_parallel([self._list_all(lay.ns_prefix(tree, thread)) for tree in (lay.checkpoints, lay.writes, lay.blobs)])
         header_keys = self._header_keys(Page(tuple(listings[0])))
         checkpoints: list[StoredCheckpoint] = []
+        empties: dict[tuple[str, str, str], ChannelBlob] = {}
         for batch in _chunks(header_keys, _BATCH):
             bodies = yield [Get(k) for k in batch]
-            checkpoints.extend(self._header(b, f"{self.bucket}/{k}") for k, b in zip(batch, bodies) if b is not None)
+            for k, b in zip(batch, bodies):
+                if b is None:
+                    continue
+                cp, empty = decode_header_empties(b, f"{self.bucket}/{k}")
+                checkpoints.append(cp)
+                for channel, version in empty.items():  # cleared channels have no object: exported explicitly
+                    empties[(cp.checkpoint_ns, channel, str(version))] = ChannelBlob(channel, str(version), EMPTY_PAYLOAD)
         writes = yield from self._read_writes(listings[1])
         blob_keys = [k for k, _ in listings[2]]
         bodies = yield [Get(k) for k in blob_keys] if blob_keys else []
@@ -622,7 +634,10 @@ class Plans:
             if body is None:
                 continue
             _, _, ns, rest = lay.parse(key)
-            blobs.append((ns, decode_blob(body, decomp(rest[0]), decomp(rest[1]), f"{self.bucket}/{key}")))
+            blob = decode_blob(body, decomp(rest[0]), decomp(rest[1]), f"{self.bucket}/{key}")
+            empties.pop((ns, blob.channel, blob.version), None)
+            blobs.append((ns, blob))
+        blobs.extend((ns, blob) for (ns, _, _), blob in empties.items())
         return ThreadData(thread=thread, checkpoints=checkpoints, blobs=blobs, writes=writes)
 
     # -- the published format ----------------------------------------------------------------

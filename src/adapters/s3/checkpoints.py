@@ -162,6 +162,9 @@ class S3CheckpointRepository:
         observer: called with the API names of each round (instrumentation).
     """
 
+    omits_cleared_channels = True
+    """A channel cleared in a step has no blob stored: a missing blob reads as no value."""
+
     def __init__(
         self,
         *,
