@@ -315,3 +315,32 @@ def test_migrate_published_dynamodb_with_s3_offload(
     summary = as_json("migrate", url, target_url, "--yes", "--source-format", "langgraph-checkpoint-aws-1.2", env=env)
     assert summary["copied"] == len(expected_threads(data)) and not summary["failed"]
     assert_reads_like_published(data, ValkeySaver(target_client))
+
+
+def test_agentcore_memory_through_the_cli(
+    agentcore_endpoint: str, agentcore_memory_id: str, target: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langgraph_checkpoint_aws import AgentCoreMemorySaver
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    saver = AgentCoreMemorySaver(agentcore_memory_id, region_name="us-east-1", endpoint_url=agentcore_endpoint)
+    graph = build(saver)
+    for thread in ("a1", "a2"):
+        config = {"configurable": {"thread_id": thread, "actor_id": "user-1"}}
+        graph.invoke({"log": ["start"]}, config)
+        graph.invoke(Command(resume="yes"), config)
+    url = f"agentcore://{agentcore_memory_id}?actor=user-1&region=us-east-1"
+    env = {"AWS_ENDPOINT_URL": agentcore_endpoint}
+    listed = as_json("threads", url, env=env)
+    assert {(t["thread_id"], t.get("actor_id")) for t in listed["threads"]} == {("a1", "user-1"), ("a2", "user-1")}
+    assert as_json("list", url, "a1", env=env)["checkpoints"]
+    assert as_json("verify", url, env=env)["ok"]
+    target_url, target_client = target
+    moved = as_json("migrate", url, target_url + "?layout=agentcore", "--yes", env=env)
+    assert moved["copied"] == 2 and not moved["failed"]
+    from langgraph_checkpoint_aws import AgentCoreValkeySaver
+
+    config = {"configurable": {"thread_id": "a1", "actor_id": "user-1"}}
+    mine = [s.values for s in build(AgentCoreValkeySaver(target_client)).get_state_history(config)]
+    assert mine == [s.values for s in graph.get_state_history(config)]
