@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BACKEND ?= valkey
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint clean bench bench-valkey bench-dynamodb bench-s3 bench-store bench-agentcore bench-migrate
+.PHONY: venv test demo lint clean bench bench-valkey bench-dynamodb bench-s3 bench-store bench-bedrock-sessions bench-agentcore bench-migrate
 
 venv: $(STAMP)
 
@@ -35,17 +35,20 @@ bench-dynamodb: venv
 bench-s3: venv
 	$(BIN)/python benchmarks/s3_bench.py
 
+bench-agentcore: venv
+	$(BIN)/python benchmarks/agentcore_bench.py
+
+bench-migrate: venv
+	$(BIN)/python benchmarks/migrate_bench.py
+
 bench-concurrency: venv
 	$(BIN)/python benchmarks/concurrency_bench.py
 
 bench-store: venv
 	$(BIN)/python benchmarks/store_bench.py
 
-bench-agentcore: venv
-	$(BIN)/python benchmarks/agentcore_bench.py
-
-bench-migrate: venv
-	$(BIN)/python benchmarks/migrate_bench.py
+bench-bedrock-sessions: venv
+	$(BIN)/python benchmarks/bedrock_sessions_bench.py
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks demo

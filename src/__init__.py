@@ -22,6 +22,10 @@ _EXPORTS: dict[str, str] = {
     "AgentCoreMemorySaver": "langgraph_checkpoint_aws.langgraph_bindings.agentcore",
     "AgentCoreMemoryStore": "langgraph_checkpoint_aws.langgraph_bindings.agentcore_store",
     "S3CheckpointSaver": "langgraph_checkpoint_aws.langgraph_bindings.s3",
+    "BedrockSessionSaver": "langgraph_checkpoint_aws.langgraph_bindings.bedrock_sessions",
+    "AsyncBedrockSessionSaver": "langgraph_checkpoint_aws.langgraph_bindings.bedrock_sessions",
+    "BedrockAgentRuntimeSessionClient": "langgraph_checkpoint_aws.langgraph_bindings.bedrock_sessions",
+    "AsyncBedrockAgentRuntimeSessionClient": "langgraph_checkpoint_aws.langgraph_bindings.bedrock_sessions",
     "AsyncS3CheckpointSaver": "langgraph_checkpoint_aws.langgraph_bindings.s3",
     "ValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
     "AsyncValkeySaver": "langgraph_checkpoint_aws.langgraph_bindings.valkey",
@@ -47,10 +51,6 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "langgraph_checkpoint_aws.domain.policies",
     # Names of the published 1.2.6 package not built yet: importing one raises an
     # ImportError saying so and what to use instead (not in __all__: star imports work).
-    "AsyncBedrockAgentRuntimeSessionClient": "langgraph_checkpoint_aws._components",
-    "AsyncBedrockSessionSaver": "langgraph_checkpoint_aws._components",
-    "BedrockAgentRuntimeSessionClient": "langgraph_checkpoint_aws._components",
-    "BedrockSessionSaver": "langgraph_checkpoint_aws._components",
     "AsyncBatchFlushable": "langgraph_checkpoint_aws._components",
     "DeferredCheckpointSaver": "langgraph_checkpoint_aws._components",
     "DynamoDBStore": "langgraph_checkpoint_aws._components",
@@ -68,6 +68,10 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AsyncBedrockAgentRuntimeSessionClient",
+    "AsyncBedrockSessionSaver",
+    "BedrockAgentRuntimeSessionClient",
+    "BedrockSessionSaver",
     "AgentCoreMemorySaver",
     "AgentCoreMemoryStore",
     "AgentCoreValkeySaver",
@@ -123,6 +127,12 @@ if TYPE_CHECKING:  # what static tools and editors see; at run time names load o
     from .factories import create_cache, create_saver, create_store
     from .langgraph_bindings.agentcore import AgentCoreMemorySaver
     from .langgraph_bindings.agentcore_store import AgentCoreMemoryStore
+    from .langgraph_bindings.bedrock_sessions import (
+        AsyncBedrockAgentRuntimeSessionClient,
+        AsyncBedrockSessionSaver,
+        BedrockAgentRuntimeSessionClient,
+        BedrockSessionSaver,
+    )
     from .langgraph_bindings.cache import RepositoryCache
     from .langgraph_bindings.checkpoint import RepositorySaver
     from .langgraph_bindings.dynamodb import DynamoDBSaver

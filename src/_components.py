@@ -28,6 +28,10 @@ AVAILABLE: dict[str, str] = {
     "AgentCoreMemorySaver": ".langgraph_bindings.agentcore",
     "AgentCoreMemoryStore": ".langgraph_bindings.agentcore_store",
     "S3CheckpointSaver": ".langgraph_bindings.s3",
+    "BedrockSessionSaver": ".langgraph_bindings.bedrock_sessions",
+    "AsyncBedrockSessionSaver": ".langgraph_bindings.bedrock_sessions",
+    "BedrockAgentRuntimeSessionClient": ".langgraph_bindings.bedrock_sessions",
+    "AsyncBedrockAgentRuntimeSessionClient": ".langgraph_bindings.bedrock_sessions",
     "AsyncS3CheckpointSaver": ".langgraph_bindings.s3",
     "ValkeyCache": ".langgraph_bindings.valkey_cache",
     "ValkeyStore": ".langgraph_bindings.valkey_store",
@@ -41,10 +45,6 @@ _SAVER = 'use ValkeySaver, DynamoDBSaver or create_saver({"backend": "memory"})'
 _NOT_DEFERRED = "writes are not deferred yet: pass the saver itself to compile(checkpointer=...)"
 
 PLANNED: dict[str, str] = {
-    "BedrockSessionSaver": _SAVER,
-    "AsyncBedrockSessionSaver": _SAVER,
-    "BedrockAgentRuntimeSessionClient": _SAVER,
-    "AsyncBedrockAgentRuntimeSessionClient": _SAVER,
     "DeferredCheckpointSaver": _NOT_DEFERRED,
     "PendingWrite": _NOT_DEFERRED,
     "SyncBatchFlushable": _NOT_DEFERRED,

@@ -1,14 +1,13 @@
-"""Deprecated published import path ``langgraph_checkpoint_aws.async_session`` (AsyncBedrockAgentRuntimeSessionClient): not built yet, and says so."""
+"""Deprecated published import path ``langgraph_checkpoint_aws.async_session`` (AsyncBedrockAgentRuntimeSessionClient): still works, with a DeprecationWarning."""
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._components import module_getattr
 
-__all__: list[str] = []
-"""Empty: every name this path had in 1.2.6 is planned (``from ... import Name`` says what to use)."""
+__all__ = ["AsyncBedrockAgentRuntimeSessionClient"]
 
 # As in 1.2.6: the path still works, and says where the name lives now.
 warnings.warn(
@@ -17,6 +16,9 @@ warnings.warn(
     DeprecationWarning,
     stacklevel=2,
 )
+
+if TYPE_CHECKING:  # static tools see the classes; at run time they load on first use
+    from .langgraph_bindings.bedrock_sessions import AsyncBedrockAgentRuntimeSessionClient
 
 _getattr = module_getattr(__name__, globals(), ["AsyncBedrockAgentRuntimeSessionClient"])
 

@@ -36,6 +36,10 @@ def saver_class(container: PersistenceContainer) -> Callable[..., RepositorySave
         from .langgraph_bindings.s3 import S3CheckpointSaver
 
         return S3CheckpointSaver
+    if options.backend == "bedrock_sessions":
+        from .langgraph_bindings.bedrock_sessions import BedrockSessionSaver
+
+        return BedrockSessionSaver
     if options.backend == "agentcore":
         from .langgraph_bindings.agentcore import AgentCoreMemorySaver
 

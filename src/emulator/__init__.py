@@ -32,6 +32,11 @@ BatchDeleteMemoryRecords; see ``agentcore.py`` for the behaviour of each. Any me
 id the model accepts is created on first use. Other operations of the model answer
 501 ``NotImplementedException``.
 
+Bedrock session management (``bedrock-agent-runtime``, signed as ``bedrock``): CreateSession,
+GetSession, UpdateSession, EndSession, DeleteSession, ListSessions, CreateInvocation,
+ListInvocations, PutInvocationStep, GetInvocationStep and ListInvocationSteps, with session
+states (ACTIVE, ENDED, EXPIRED); see ``bedrock_sessions.py``.
+
 Control endpoints, for tests and benchmarks:
 
 - ``POST /_emulator/faults`` with ``{"operation": "CreateEvent", "error": "ThrottledException",
@@ -62,7 +67,8 @@ What it does not reproduce:
 """
 
 from .agentcore import AgentCoreMemoryService
+from .bedrock_sessions import BedrockSessionsService
 from .server import Emulator, Fault
 from .service import EmulatedService
 
-__all__ = ["AgentCoreMemoryService", "EmulatedService", "Emulator", "Fault"]
+__all__ = ["AgentCoreMemoryService", "BedrockSessionsService", "EmulatedService", "Emulator", "Fault"]

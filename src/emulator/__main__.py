@@ -9,13 +9,14 @@ import threading
 from collections.abc import Sequence
 
 from .agentcore import AgentCoreMemoryService
+from .bedrock_sessions import BedrockSessionsService
 from .server import Emulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m langgraph_checkpoint_aws.emulator",
-        description="A local emulator of the AWS APIs langgraph-checkpoint-aws-hex uses (AgentCore Memory).",
+        description="A local emulator of the AWS APIs langgraph-checkpoint-aws-hex uses (AgentCore Memory, Bedrock sessions).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 lets the OS pick (default)")
@@ -26,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     emulator = Emulator(args.host, args.port, data_dir=args.data_dir, verbose=args.verbose,
-                        services=[AgentCoreMemoryService(event_order=args.event_order)])
+                        services=[AgentCoreMemoryService(event_order=args.event_order), BedrockSessionsService()])
     emulator.start()
     done = threading.Event()
 

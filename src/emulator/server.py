@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .agentcore import AgentCoreMemoryService
+from .bedrock_sessions import BedrockSessionsService
 from .service import EmulatedService
 from .wire import Router, ServiceError, error_response, parse_request, serialize_output
 
@@ -134,7 +135,8 @@ class Emulator:
         port: the port, 0 for one the OS picks (read ``port`` after ``start``).
         data_dir: a directory to persist each service's state to (``<service>.json``),
             reloaded on start; None keeps everything in memory.
-        services: the emulated services; by default AgentCore Memory's data plane.
+        services: the emulated services; by default AgentCore Memory's data plane and
+            Bedrock session management (``bedrock-agent-runtime``).
         flush_interval: seconds between writes of changed state to ``data_dir``
             (``stop`` always writes).
         verbose: log every request to stderr.
@@ -146,7 +148,9 @@ class Emulator:
         self.host = host
         self.requested_port = port
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.services: list[EmulatedService] = list(services) if services is not None else [AgentCoreMemoryService()]
+        self.services: list[EmulatedService] = (
+            list(services) if services is not None else [AgentCoreMemoryService(), BedrockSessionsService()]
+        )
         names = [s.service_name for s in self.services]
         if len(set(names)) != len(names):
             raise ValueError(f"each service can be emulated once: {names}")

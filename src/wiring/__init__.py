@@ -10,6 +10,7 @@ from __future__ import annotations
 from dependency_injector import containers
 
 from .agentcore import AgentCoreBackend
+from .bedrock_sessions import BedrockSessionsBackend
 from .dynamodb import DynamoDBBackend
 from .memory import MemoryBackend
 from .s3 import S3Backend
@@ -23,5 +24,6 @@ BACKENDS: dict[str, type[containers.DeclarativeContainer]] = {
     "dynamodb": DynamoDBBackend,
     "s3": S3Backend,
     "agentcore": AgentCoreBackend,
+    "bedrock_sessions": BedrockSessionsBackend,
 }
 """Backend name -> its container class (selected by ``options.backend``)."""

@@ -28,7 +28,9 @@ __all__ = [
     "S3OffloadOptions",
     "DynamoDBOptions",
     "S3Options",
+    "BedrockSessionsOptions",
     "AgentCoreOptions",
+    "BedrockSessionsOptions",
     "StoreOptions",
     "CacheOptions",
     "PersistenceOptions",
@@ -164,6 +166,30 @@ class AgentCoreOptions:
 
 
 @attrs.frozen(kw_only=True)
+class BedrockSessionsOptions:
+    """Section ``bedrock_sessions``: Amazon Bedrock session management, one session per thread."""
+
+    region_name: Optional[str] = None
+    endpoint_url: Optional[str] = None
+    session: Any = None
+    """A boto3 Session (profiles, assumed roles, explicit credentials)."""
+    boto_config: Any = None
+    """A botocore Config, merged over the library's defaults."""
+    client: Any = None
+    """A boto3 ``bedrock-agent-runtime`` client to use as is (never closed by the library)."""
+    create_missing_sessions: bool = False
+    """Map any thread id to a session of its own (else a thread id must be a session id)."""
+    registry_session_id: Optional[str] = None
+    """The session that maps thread ids to sessions (created on first need when None)."""
+    max_step_bytes: int = attrs.field(default=512 * 1024, validator=_at_least_one)
+    """Text per invocation step; larger records span several steps."""
+    max_workers: int = attrs.field(default=10, validator=_at_least_one)
+    """Calls of one round sent in parallel."""
+    retry_attempts: int = attrs.field(default=5, validator=_at_least_one)
+    """Tries per operation on throttling and transient errors (exponential backoff)."""
+
+
+@attrs.frozen(kw_only=True)
 class StoreOptions:
     """Section ``store``: LangGraph's IndexConfig and TTLConfig, as dicts."""
 
@@ -201,6 +227,7 @@ class PersistenceOptions:
     dynamodb: Optional[DynamoDBOptions] = None
     s3: Optional[S3Options] = None
     agentcore: Optional[AgentCoreOptions] = None
+    bedrock_sessions: Optional[BedrockSessionsOptions] = None
     store: StoreOptions = attrs.field(factory=StoreOptions)
     cache: CacheOptions = attrs.field(factory=CacheOptions)
 
@@ -215,6 +242,7 @@ BACKEND_OPTIONS: dict[str, type] = {
     "dynamodb": DynamoDBOptions,
     "s3": S3Options,
     "agentcore": AgentCoreOptions,
+    "bedrock_sessions": BedrockSessionsOptions,
 }
 """Backend name -> its options class (the section of the same name)."""
 

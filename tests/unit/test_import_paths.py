@@ -50,6 +50,8 @@ PUBLISHED: dict[str, list[str]] = {
 BUILT = {
     "ValkeySaver", "AsyncValkeySaver", "AgentCoreValkeySaver", "DynamoDBSaver", "ValkeyCache",
     "ValkeyStore", "AsyncValkeyStore", "ValkeyIndexConfig", "AgentCoreMemorySaver", "AgentCoreMemoryStore",
+    "BedrockSessionSaver", "AsyncBedrockSessionSaver", "BedrockAgentRuntimeSessionClient",
+    "AsyncBedrockAgentRuntimeSessionClient",
 }  # fmt: skip
 DEPRECATED = {"saver", "async_saver", "session", "async_session"}
 
