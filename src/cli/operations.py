@@ -7,7 +7,7 @@ Backends::
     dynamodb://table?region=us-east-1&s3=bucket/prefix
     s3://bucket/prefix
     agentcore://memory-id?actor=...&region=...
-    bedrock-sessions://?region=...
+    bedrock-sessions://?region=...[&registry=session-id]   thread ids are session ids, or mapped by a registry
 
 Endpoints and credentials come from the standard AWS chain, ``--profile``,
 ``--endpoint-url`` and ``AWS_ENDPOINT_URL``. Every subcommand goes through the
@@ -131,6 +131,9 @@ def backend_config(url: str, *, profile: Optional[str] = None, endpoint_url: Opt
         return {"backend": "agentcore", "agentcore": agent}
     if scheme == "bedrock-sessions":
         sessions: dict[str, Any] = {}
+        registry = _one(query, "registry")
+        if registry:  # thread ids mapped to sessions through this registry session (create_missing_sessions)
+            sessions.update(create_missing_sessions=True, registry_session_id=registry)
         _aws_fields(sessions, region, endpoint, profile)
         return {"backend": "bedrock_sessions", "bedrock_sessions": sessions}
     raise CliError(EXIT_URI, f"unknown backend URL {url!r}: the scheme must be one of {', '.join(s + ':' for s in SCHEMES)}")
