@@ -36,6 +36,7 @@ rebuilt by each ``list_threads`` call and by ``refresh()``.
 
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 import contextlib
@@ -114,7 +115,7 @@ def _unique(ids: Sequence[Any]) -> list[str]:
     return list(dict.fromkeys(_text(i) for i in ids))
 
 
-class _ValkeyReader(ReadOnlyRepository):
+class _ValkeyReader(ReadOnlyRepository, abc.ABC):
     """Client calls with valkey-py errors translated, shared by both readers."""
 
     def __init__(self, client: Any, *, prefix: str = "", scan_count: int = 1000) -> None:
@@ -157,8 +158,9 @@ class _ValkeyReader(ReadOnlyRepository):
         """Forget the index of threads and namespaces; the next read that needs it scans again."""
         self._index = None
 
+    @abc.abstractmethod
     def _build_index(self) -> dict[ThreadKey, set[str]]:
-        raise NotImplementedError
+        """Every thread of the layout and its namespaces (one SCAN MATCH)."""
 
     def _namespaces(self, thread: ThreadKey) -> list[str]:
         if self._index is None:
@@ -171,11 +173,13 @@ class _ValkeyReader(ReadOnlyRepository):
         yield from sorted(self._index, key=lambda t: (t.thread_id, t.actor_id or ""))
 
     # -- reads shared by both layouts ---------------------------------------------------------
+    @abc.abstractmethod
     def _ids(self, thread: ThreadKey, ns: str) -> list[str]:
-        raise NotImplementedError
+        """The checkpoint ids of a thread's namespace, newest first."""
 
+    @abc.abstractmethod
     def _fetch(self, thread: ThreadKey, pairs: Sequence[tuple[str, str]], with_writes: bool) -> list[CheckpointRecord]:
-        raise NotImplementedError
+        """The records of ``(namespace, checkpoint id)`` pairs, with their writes when asked."""
 
     def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
         thread = self._thread(key.thread)

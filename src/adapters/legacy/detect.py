@@ -26,7 +26,7 @@ import re
 from typing import Any, Optional
 
 from ._common import AWS_FORMAT, S3_FORMAT
-from .aws_valkey import _ValkeyReader, agentcore_session_id, glob_escape
+from .aws_valkey import LegacyValkeyRepository, agentcore_session_id, glob_escape
 
 # The DynamoDB and S3 probes import boto3's toolkit when called, so a Valkey user never needs boto3.
 
@@ -92,7 +92,7 @@ def detect_valkey(
         scan_calls: without a thread, SCAN calls per layout at most.
         count: COUNT of each SCAN call.
     """
-    reader = _ValkeyReader(client, prefix=prefix, scan_count=count)
+    reader = LegacyValkeyRepository(client, prefix=prefix, scan_count=count)  # for its pipeline and errors
     if thread_id is not None:
         keys = [f"{prefix}thread:{{{thread_id}}}:"]
         if actor_id is not None:
