@@ -36,7 +36,8 @@ SPECS: dict[str, list[str]] = {
     # Its serializer calls need langgraph-checkpoint 2.x (``serde.dumps`` is gone in 3.x and later).
     "s3": ["langgraph-checkpoint-s3==0.1.3", "langgraph>=0.6,<1.0", "langgraph-checkpoint>=2.1,<3"],
     # This package with aioboto3 (which pins an older botocore than our venv's boto3): the native
-    # aiobotocore path of AsyncS3CheckpointSaver runs here (tests/integration/test_s3_aio.py).
+    # aiobotocore paths of AsyncS3CheckpointSaver and AsyncBedrockSessionSaver run here
+    # (tests/integration/test_s3_aio.py, tests/integration/test_bedrock_sessions_aio.py).
     "s3-aio": ["aioboto3", "langgraph", "langgraph-checkpoint-conformance>=0.0.2", "-e", str(ROOT)],
 }
 

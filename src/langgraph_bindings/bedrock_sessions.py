@@ -1,4 +1,12 @@
-"""BedrockSessionSaver and AsyncBedrockSessionSaver: the seed API over Bedrock session management."""
+"""BedrockSessionSaver and AsyncBedrockSessionSaver: the seed API over Bedrock session management.
+
+``AsyncBedrockSessionSaver`` given an ``aioboto3.Session`` or an aiobotocore
+session (``session=``) runs natively: its async API and its ``session_client``
+await an aiobotocore client opened from that session (the ``bedrock-async``
+extra; aioboto3/aiobotocore are imported by nobody here, the session is the
+user's). Otherwise both savers run on a boto3 client, the async API in the
+saver's own thread pool.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,11 @@ from typing import Any, Optional
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from ..adapters.bedrock_sessions.sessions import AsyncBedrockAgentRuntimeSessionClient, BedrockAgentRuntimeSessionClient
+from ..adapters.bedrock_sessions.sessions import (
+    AsyncBedrockAgentRuntimeSessionClient,
+    BedrockAgentRuntimeSessionClient,
+    NativeAsyncBedrockAgentRuntimeSessionClient,
+)
 from ..container import PersistenceContainer, create_container
 from ..domain.errors import ConfigurationError
 from .checkpoint import RepositorySaver
@@ -16,6 +28,7 @@ __all__ = [
     "AsyncBedrockSessionSaver",
     "BedrockAgentRuntimeSessionClient",
     "AsyncBedrockAgentRuntimeSessionClient",
+    "NativeAsyncBedrockAgentRuntimeSessionClient",
 ]
 
 
@@ -75,7 +88,8 @@ class BedrockSessionSaver(RepositorySaver):
 
     Args:
         client: a boto3 ``bedrock-agent-runtime`` client (used as is, never closed).
-        session: a boto3 Session to build the client from.
+        session: a boto3 Session to build the client from (``AsyncBedrockSessionSaver``
+            also takes an ``aioboto3.Session`` or an aiobotocore session: see there).
         region_name: AWS region.
         credentials_profile_name: a profile of the AWS config files.
         aws_access_key_id: access key (str or pydantic ``SecretStr``).
@@ -138,11 +152,39 @@ class BedrockSessionSaver(RepositorySaver):
 class AsyncBedrockSessionSaver(BedrockSessionSaver):
     """``BedrockSessionSaver`` whose ``session_client`` is async: ``(await saver.session_client.create_session()).session_id``.
 
-    The checkpointer offers both APIs, like ``BedrockSessionSaver``. boto3 has no
-    async client and aiobotocore is not a dependency, so every call runs in the
-    saver's own thread pool: the event loop is never blocked, and never shares
-    asyncio's default executor.
+    With an ``aioboto3.Session`` or an aiobotocore session (``session=``), the
+    async API and the session client run natively on an aiobotocore client
+    opened from it on first use in the event loop (install the
+    ``bedrock-async`` extra; aioboto3/aiobotocore stay optional) and closed by
+    ``aclose()`` or ``async with``; sync calls made from other threads are
+    served through that event loop. Otherwise (a client, a boto3 Session, or
+    credentials) every call runs on a boto3 client in the saver's own thread
+    pool: the event loop is never blocked, and never shares asyncio's default
+    executor.
     """
+
+    native: bool = False
+    """Whether the saver runs on an aiobotocore client (an async session was given)."""
+
+    def _adopt(self, container: PersistenceContainer, serde: Optional[SerializerProtocol]) -> None:
+        from ..wiring.bedrock_sessions import is_async_section
+
+        section = container.options().bedrock_sessions
+        self.native = section is not None and is_async_section(section)
+        if not self.native:
+            super()._adopt(container, serde)
+            return
+        async_service = container.async_checkpoint_service()
+        self.repository = async_service.repository
+        self.client = None
+        RepositorySaver.__init__(self, None, serde=serde, async_service=async_service, container=container)
+        self.session_client = NativeAsyncBedrockAgentRuntimeSessionClient(self.repository.client)
 
     def _make_session_client(self, container: PersistenceContainer) -> None:
         self.session_client = AsyncBedrockAgentRuntimeSessionClient(self.client, container.backend().executor())
+
+    async def aclose(self) -> None:
+        """Close the aiobotocore client (if any), then what the container built."""
+        if self.native:
+            await self.repository.aclose()
+        await super().aclose()

@@ -172,7 +172,7 @@ class BedrockSessionsOptions:
     region_name: Optional[str] = None
     endpoint_url: Optional[str] = None
     session: Any = None
-    """A boto3 Session (profiles, assumed roles, explicit credentials)."""
+    """A boto3 Session, or an aioboto3 / aiobotocore session (AsyncBedrockSessionSaver then runs natively on aiobotocore)."""
     boto_config: Any = None
     """A botocore Config, merged over the library's defaults."""
     client: Any = None

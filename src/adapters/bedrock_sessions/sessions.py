@@ -1,12 +1,16 @@
 """The session clients: every session management operation, with typed (attrs) answers.
 
 ``BedrockAgentRuntimeSessionClient`` wraps a boto3 ``bedrock-agent-runtime``
-client; ``AsyncBedrockAgentRuntimeSessionClient`` offers the same operations as
-coroutines, each call run in an executor the saver owns (boto3 has no async
-client, and aiobotocore is not a dependency). Arguments are snake_case keywords
-(``session_identifier=...``), or a request object with ``model_dump``/``dict``
-(the published package's pydantic requests); errors are the library's
-(``NotFoundError`` for a missing session, ``BackendError``...).
+client. The async clients offer the same operations as coroutines:
+``NativeAsyncBedrockAgentRuntimeSessionClient`` awaits an aiobotocore client
+(the one the async repository opened from the user's aioboto3 or aiobotocore
+session); ``AsyncBedrockAgentRuntimeSessionClient`` runs each call of a boto3
+client in an executor the saver owns (no async session given: aiobotocore stays
+an optional dependency). All three build requests and typed answers with the
+same functions (``request_params``, ``typed_answer``). Arguments are snake_case
+keywords (``session_identifier=...``), or a request object with
+``model_dump``/``dict`` (the published package's pydantic requests); errors are
+the library's (``NotFoundError`` for a missing session, ``BackendError``...).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import datetime
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any, Optional
 
@@ -27,6 +31,9 @@ from ..aws.errors import ServiceErrors
 __all__ = [
     "BedrockAgentRuntimeSessionClient",
     "AsyncBedrockAgentRuntimeSessionClient",
+    "NativeAsyncBedrockAgentRuntimeSessionClient",
+    "request_params",
+    "typed_answer",
     "SessionSummary",
     "CreateSessionResponse",
     "GetSessionResponse",
@@ -167,7 +174,7 @@ def _camel_all(value: Any) -> Any:
     return value
 
 
-def _params(request: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def request_params(request: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """boto3 parameters from a request object and/or snake_case keywords."""
     merged: dict[str, Any] = {}
     if request is not None:
@@ -208,6 +215,32 @@ def _unsnake(value: Mapping[str, Any]) -> dict[str, Any]:
     return {_camel(k): v for k, v in value.items()}
 
 
+_ANSWERS: dict[str, Any] = {
+    "create_session": CreateSessionResponse,
+    "get_session": GetSessionResponse,
+    "update_session": UpdateSessionResponse,
+    "end_session": EndSessionResponse,
+    "delete_session": None,
+    "list_sessions": ListSessionsResponse,
+    "create_invocation": CreateInvocationResponse,
+    "list_invocations": ListInvocationsResponse,
+    "put_invocation_step": PutInvocationStepResponse,
+    "get_invocation_step": GetInvocationStepResponse,
+    "list_invocation_steps": ListInvocationStepsResponse,
+}
+"""The typed answer of each operation (None: nothing)."""
+
+
+def typed_answer(method: str, answer: Mapping[str, Any]) -> Any:
+    """The typed answer of ``method`` from the client's response."""
+    cls = _ANSWERS[method]
+    return None if cls is None else _build(cls, answer)
+
+
+def _resource_name(params: Mapping[str, Any]) -> str:
+    return str(params.get("sessionIdentifier", "(new)"))
+
+
 class BedrockAgentRuntimeSessionClient:
     """Bedrock session management on a boto3 ``bedrock-agent-runtime`` client, with typed answers.
 
@@ -218,59 +251,109 @@ class BedrockAgentRuntimeSessionClient:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def _call(self, method: str, cls: Any, request: Any, kwargs: Mapping[str, Any]) -> Any:
-        params = _params(request, kwargs)
-        name = str(params.get("sessionIdentifier", "(new)"))
-        with translate_errors(AwsResource.of(self.client, SESSION_ERRORS, name), method):
+    def _call(self, method: str, request: Any, kwargs: Mapping[str, Any]) -> Any:
+        params = request_params(request, kwargs)
+        with translate_errors(AwsResource.of(self.client, SESSION_ERRORS, _resource_name(params)), method):
             answer = getattr(self.client, method)(**params)
-        return None if cls is None else _build(cls, answer)
+        return typed_answer(method, answer)
 
     def create_session(self, request: Any = None, **kwargs: Any) -> CreateSessionResponse:
         """A new session (``session_metadata``, ``encryption_key_arn``, ``tags`` optional)."""
-        return self._call("create_session", CreateSessionResponse, request, kwargs)
+        return self._call("create_session", request, kwargs)
 
     def get_session(self, request: Any = None, **kwargs: Any) -> GetSessionResponse:
         """A session's status and metadata (``session_identifier``)."""
-        return self._call("get_session", GetSessionResponse, request, kwargs)
+        return self._call("get_session", request, kwargs)
 
     def update_session(self, request: Any = None, **kwargs: Any) -> UpdateSessionResponse:
         """Replace a session's ``session_metadata``."""
-        return self._call("update_session", UpdateSessionResponse, request, kwargs)
+        return self._call("update_session", request, kwargs)
 
     def end_session(self, request: Any = None, **kwargs: Any) -> EndSessionResponse:
         """End a session: still readable, nothing can be added."""
-        return self._call("end_session", EndSessionResponse, request, kwargs)
+        return self._call("end_session", request, kwargs)
 
     def delete_session(self, request: Any = None, **kwargs: Any) -> None:
         """Delete an ended session and everything in it."""
-        self._call("delete_session", None, request, kwargs)
+        self._call("delete_session", request, kwargs)
 
     def list_sessions(self, request: Any = None, **kwargs: Any) -> ListSessionsResponse:
         """One page of sessions (``max_results``, ``next_token``)."""
-        return self._call("list_sessions", ListSessionsResponse, request, kwargs)
+        return self._call("list_sessions", request, kwargs)
 
     def create_invocation(self, request: Any = None, **kwargs: Any) -> CreateInvocationResponse:
         """A new invocation in a session (``invocation_id``, ``description`` optional)."""
-        return self._call("create_invocation", CreateInvocationResponse, request, kwargs)
+        return self._call("create_invocation", request, kwargs)
 
     def list_invocations(self, request: Any = None, **kwargs: Any) -> ListInvocationsResponse:
         """One page of a session's invocations."""
-        return self._call("list_invocations", ListInvocationsResponse, request, kwargs)
+        return self._call("list_invocations", request, kwargs)
 
     def put_invocation_step(self, request: Any = None, **kwargs: Any) -> PutInvocationStepResponse:
         """Add a step (``invocation_identifier``, ``invocation_step_time``, ``payload``)."""
-        return self._call("put_invocation_step", PutInvocationStepResponse, request, kwargs)
+        return self._call("put_invocation_step", request, kwargs)
 
     def get_invocation_step(self, request: Any = None, **kwargs: Any) -> GetInvocationStepResponse:
         """One step with its payload."""
-        return self._call("get_invocation_step", GetInvocationStepResponse, request, kwargs)
+        return self._call("get_invocation_step", request, kwargs)
 
     def list_invocation_steps(self, request: Any = None, **kwargs: Any) -> ListInvocationStepsResponse:
         """One page of step summaries (of the session, or of one ``invocation_identifier``)."""
-        return self._call("list_invocation_steps", ListInvocationStepsResponse, request, kwargs)
+        return self._call("list_invocation_steps", request, kwargs)
 
 
-class AsyncBedrockAgentRuntimeSessionClient:
+class _AsyncSessionOperations:
+    """Every session operation as a coroutine; subclasses say how one call runs (``_run``)."""
+
+    async def _run(self, method: str, request: Any, kwargs: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    async def create_session(self, request: Any = None, **kwargs: Any) -> CreateSessionResponse:
+        """A new session (``session_metadata``, ``encryption_key_arn``, ``tags`` optional)."""
+        return await self._run("create_session", request, kwargs)
+
+    async def get_session(self, request: Any = None, **kwargs: Any) -> GetSessionResponse:
+        """A session's status and metadata (``session_identifier``)."""
+        return await self._run("get_session", request, kwargs)
+
+    async def update_session(self, request: Any = None, **kwargs: Any) -> UpdateSessionResponse:
+        """Replace a session's ``session_metadata``."""
+        return await self._run("update_session", request, kwargs)
+
+    async def end_session(self, request: Any = None, **kwargs: Any) -> EndSessionResponse:
+        """End a session: still readable, nothing can be added."""
+        return await self._run("end_session", request, kwargs)
+
+    async def delete_session(self, request: Any = None, **kwargs: Any) -> None:
+        """Delete an ended session and everything in it."""
+        await self._run("delete_session", request, kwargs)
+
+    async def list_sessions(self, request: Any = None, **kwargs: Any) -> ListSessionsResponse:
+        """One page of sessions (``max_results``, ``next_token``)."""
+        return await self._run("list_sessions", request, kwargs)
+
+    async def create_invocation(self, request: Any = None, **kwargs: Any) -> CreateInvocationResponse:
+        """A new invocation in a session (``invocation_id``, ``description`` optional)."""
+        return await self._run("create_invocation", request, kwargs)
+
+    async def list_invocations(self, request: Any = None, **kwargs: Any) -> ListInvocationsResponse:
+        """One page of a session's invocations."""
+        return await self._run("list_invocations", request, kwargs)
+
+    async def put_invocation_step(self, request: Any = None, **kwargs: Any) -> PutInvocationStepResponse:
+        """Add a step (``invocation_identifier``, ``invocation_step_time``, ``payload``)."""
+        return await self._run("put_invocation_step", request, kwargs)
+
+    async def get_invocation_step(self, request: Any = None, **kwargs: Any) -> GetInvocationStepResponse:
+        """One step with its payload."""
+        return await self._run("get_invocation_step", request, kwargs)
+
+    async def list_invocation_steps(self, request: Any = None, **kwargs: Any) -> ListInvocationStepsResponse:
+        """One page of step summaries (of the session, or of one ``invocation_identifier``)."""
+        return await self._run("list_invocation_steps", request, kwargs)
+
+
+class AsyncBedrockAgentRuntimeSessionClient(_AsyncSessionOperations):
     """``BedrockAgentRuntimeSessionClient`` as coroutines: each call runs in ``executor``, off the event loop.
 
     Args:
@@ -286,35 +369,21 @@ class AsyncBedrockAgentRuntimeSessionClient:
         fn = functools.partial(getattr(self.sync, method), request, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
-    async def create_session(self, request: Any = None, **kwargs: Any) -> CreateSessionResponse:
-        return await self._run("create_session", request, kwargs)
 
-    async def get_session(self, request: Any = None, **kwargs: Any) -> GetSessionResponse:
-        return await self._run("get_session", request, kwargs)
+class NativeAsyncBedrockAgentRuntimeSessionClient(_AsyncSessionOperations):
+    """The session operations awaited on an aiobotocore ``bedrock-agent-runtime`` client.
 
-    async def update_session(self, request: Any = None, **kwargs: Any) -> UpdateSessionResponse:
-        return await self._run("update_session", request, kwargs)
+    Args:
+        client: a coroutine function giving the client (the async repository's
+            ``client``: opened on first use in the running loop, closed with the saver).
+    """
 
-    async def end_session(self, request: Any = None, **kwargs: Any) -> EndSessionResponse:
-        return await self._run("end_session", request, kwargs)
+    def __init__(self, client: Callable[[], Awaitable[Any]]) -> None:
+        self.client = client
 
-    async def delete_session(self, request: Any = None, **kwargs: Any) -> None:
-        await self._run("delete_session", request, kwargs)
-
-    async def list_sessions(self, request: Any = None, **kwargs: Any) -> ListSessionsResponse:
-        return await self._run("list_sessions", request, kwargs)
-
-    async def create_invocation(self, request: Any = None, **kwargs: Any) -> CreateInvocationResponse:
-        return await self._run("create_invocation", request, kwargs)
-
-    async def list_invocations(self, request: Any = None, **kwargs: Any) -> ListInvocationsResponse:
-        return await self._run("list_invocations", request, kwargs)
-
-    async def put_invocation_step(self, request: Any = None, **kwargs: Any) -> PutInvocationStepResponse:
-        return await self._run("put_invocation_step", request, kwargs)
-
-    async def get_invocation_step(self, request: Any = None, **kwargs: Any) -> GetInvocationStepResponse:
-        return await self._run("get_invocation_step", request, kwargs)
-
-    async def list_invocation_steps(self, request: Any = None, **kwargs: Any) -> ListInvocationStepsResponse:
-        return await self._run("list_invocation_steps", request, kwargs)
+    async def _run(self, method: str, request: Any, kwargs: Mapping[str, Any]) -> Any:
+        params = request_params(request, kwargs)
+        client = await self.client()
+        with translate_errors(AwsResource.of(client, SESSION_ERRORS, _resource_name(params)), method):
+            answer = await getattr(client, method)(**params)
+        return typed_answer(method, answer)

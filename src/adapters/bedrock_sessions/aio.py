@@ -1,0 +1,260 @@
+"""The Bedrock sessions checkpoint repository on an aiobotocore client (the user's aioboto3 or aiobotocore session).
+
+The same plans as the sync repository (``_plans``): the same calls in the same
+rounds, each round's calls awaited together with ``asyncio.gather`` (at most
+``max_concurrency`` in flight, the size of the client's connection pool), so
+the costs in the module docstring of ``checkpoints`` hold here too, and both
+repositories read and write one layout. aiobotocore is never imported here: the
+client comes from the session the user passes (``aioboto3.Session`` or
+``aiobotocore.session.AioSession``), so it stays an optional dependency (the
+``bedrock-async`` extra) and boto3 users are not pinned to its botocore range.
+The client is opened on first use, inside the running event loop, and closed
+by ``aclose()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Collection, Hashable, Sequence
+from typing import Any, Optional
+
+from botocore.exceptions import ClientError
+
+from ...domain.errors import ConfigurationError
+from ...domain.models import (
+    ChannelBlob,
+    CheckpointKey,
+    CheckpointQuery,
+    CheckpointRecord,
+    StoredCheckpoint,
+    StoredWrite,
+    ThreadData,
+    ThreadKey,
+)
+from ...domain.ports import BlobRef
+from ..aws import AwsResource, translate_errors
+from ..aws.clients import merged_boto_config
+from ._plans import Lock, Plan, Req, SessionPlans, Unlock, op_names
+from .checkpoints import BEDROCK_SESSION_ERRORS, DEFAULT_MAX_STEP_BYTES, RoundObserver, check_step_bytes, expected_code
+
+__all__ = ["AsyncBedrockSessionCheckpointRepository", "is_async_session", "SERVICE"]
+
+SERVICE = "bedrock-agent-runtime"
+
+
+def is_async_session(session: Any) -> bool:
+    """Whether ``session`` is an aioboto3 or an aiobotocore session (duck-typed: neither is imported)."""
+    module = type(session).__module__ or ""
+    return module.startswith(("aioboto3", "aiobotocore"))
+
+
+class AsyncBedrockSessionCheckpointRepository:
+    """``AsyncCheckpointRepository`` (and its capability twins) on an aiobotocore ``bedrock-agent-runtime`` client.
+
+    Args:
+        session: an ``aioboto3.Session`` or an aiobotocore ``AioSession``.
+        region_name: the client's region (None: the session's).
+        endpoint_url: a custom endpoint (the local emulator).
+        boto_config: a botocore Config merged over the library's defaults.
+        create_missing_sessions: map any thread id to a session of its own.
+        registry_session_id: the registry session (created on first need when None).
+        max_step_bytes: the most text one step holds; larger records span steps.
+        max_concurrency: most calls of one round in flight at once (the client's
+            connection pool is sized to it).
+        observer: called with the API names of each round (instrumentation).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: Any,
+        region_name: Optional[str] = None,
+        endpoint_url: Optional[str] = None,
+        boto_config: Any = None,
+        create_missing_sessions: bool = False,
+        registry_session_id: Optional[str] = None,
+        max_step_bytes: int = DEFAULT_MAX_STEP_BYTES,
+        max_concurrency: int = 10,
+        observer: Optional[RoundObserver] = None,
+    ) -> None:
+        if not is_async_session(session):
+            raise ConfigurationError(
+                f"session must be an aioboto3.Session or an aiobotocore session, got {type(session).__name__}"
+            )
+        check_step_bytes(max_step_bytes)
+        self.session = session
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self.boto_config = boto_config
+        self.create_missing_sessions = create_missing_sessions
+        self.max_step_bytes = max_step_bytes
+        self.max_concurrency = max_concurrency
+        self.observer = observer
+        self.plans = SessionPlans(create_missing_sessions=create_missing_sessions,
+                                  registry_session_id=registry_session_id, max_step_bytes=max_step_bytes)
+        self._client: Any = None
+        self._client_cm: Any = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._open_lock: Optional[asyncio.Lock] = None
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._limiter: Optional[asyncio.Semaphore] = None
+
+    @property
+    def registry_session_id(self) -> Optional[str]:
+        """The registry session (None until first needed, when not given)."""
+        return self.plans.registry_session_id
+
+    # -- the client ---------------------------------------------------------------------------
+    def _bind(self) -> None:
+        """Loop-bound primitives, made anew when the saver moves to another event loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._open_lock = asyncio.Lock()
+            self._locks = {}
+            self._limiter = asyncio.Semaphore(self.max_concurrency)
+
+    async def client(self) -> Any:
+        """The aiobotocore client, created on first use in the running loop."""
+        if self._client is not None:
+            return self._client
+        self._bind()
+        assert self._open_lock is not None
+        async with self._open_lock:
+            if self._client is None:
+                # Our pool size is a default: the user's Config wins.
+                pool = _pool_config(self.max_concurrency)
+                config = merged_boto_config(pool.merge(self.boto_config) if self.boto_config is not None else pool)
+                kwargs = {"region_name": self.region_name, "endpoint_url": self.endpoint_url, "config": config}
+                if hasattr(self.session, "create_client"):  # aiobotocore AioSession
+                    cm = self.session.create_client(SERVICE, **kwargs)
+                else:  # aioboto3.Session
+                    cm = self.session.client(SERVICE, **kwargs)
+                client = await cm.__aenter__()
+                self._client_cm = cm
+                meta = getattr(client, "meta", None)
+                self.plans.endpoint_key = (getattr(meta, "endpoint_url", None), getattr(meta, "region_name", None))
+                self._client = client
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the client (a later call opens a new one)."""
+        cm, self._client_cm, self._client = self._client_cm, None, None
+        if cm is not None:
+            await cm.__aexit__(None, None, None)
+
+    # -- driving plans -----------------------------------------------------------------------------
+    def _lock_of(self, key: Hashable) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    async def _send(self, client: Any, req: Req) -> Any:
+        assert self._limiter is not None
+        async with self._limiter:
+            with translate_errors(AwsResource.of(client, BEDROCK_SESSION_ERRORS, req.session), req.operation):
+                try:
+                    return await getattr(client, req.operation)(**req.params)
+                except ClientError as exc:
+                    return expected_code(req, exc)
+
+    async def run(self, plan: Plan[Any]) -> Any:
+        """Drive a plan: each round's calls awaited together, rounds one after another.
+
+        Locks the plan takes are reentrant within it and released when it ends, however it ends."""
+        client = await self.client()
+        self._bind()
+        held: dict[Hashable, int] = {}
+        try:
+            ops = next(plan)
+            while True:
+                answers: list[Any] = [None] * len(ops)
+                for op in ops:
+                    if isinstance(op, Lock):
+                        if not held.get(op.key):
+                            await self._lock_of(op.key).acquire()
+                        held[op.key] = held.get(op.key, 0) + 1
+                calls = [(i, op) for i, op in enumerate(ops) if isinstance(op, Req)]
+                if calls:
+                    if self.observer is not None:
+                        self.observer(op_names(ops))
+                    if len(calls) == 1:
+                        answers[calls[0][0]] = await self._send(client, calls[0][1])
+                    else:
+                        got = await asyncio.gather(*(self._send(client, op) for _, op in calls))
+                        for (i, _), answer in zip(calls, got):
+                            answers[i] = answer
+                for op in ops:
+                    if isinstance(op, Unlock) and held.get(op.key):
+                        held[op.key] -= 1
+                        if not held[op.key]:
+                            del held[op.key]
+                            self._lock_of(op.key).release()
+                ops = plan.send(answers)
+        except StopIteration as done:
+            return done.value
+        finally:
+            for key in held:
+                self._lock_of(key).release()
+
+    # -- AsyncCheckpointRepository --------------------------------------------------------------------
+    async def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
+        await self.run(self.plans.put_checkpoint(checkpoint, blobs))
+
+    async def put_writes(self, writes: Sequence[StoredWrite]) -> None:
+        if writes:
+            await self.run(self.plans.put_writes(writes))
+
+    async def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
+        found: Optional[CheckpointRecord] = await self.run(self.plans.get_checkpoint(key))
+        return found
+
+    async def list_checkpoints(self, query: CheckpointQuery) -> AsyncIterator[CheckpointRecord]:
+        for record in await self.run(self.plans.list_checkpoints(query)):
+            yield record
+
+    async def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
+        await self.run(self.plans.delete_thread(thread_id, actor_id))
+
+    # -- capabilities ----------------------------------------------------------------------------------
+    async def prune(self, thread: ThreadKey, checkpoint_ns: str, keep_ids: Collection[str]) -> None:
+        await self.run(self.plans.prune(thread, checkpoint_ns, keep_ids))
+
+    async def delete_checkpoints(self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]) -> None:
+        await self.run(self.plans.delete_checkpoints(thread, checkpoint_ns, checkpoint_ids))
+
+    async def delete_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> None:
+        await self.run(self.plans.delete_blobs(thread, checkpoint_ns, refs))
+
+    async def list_threads(self) -> AsyncIterator[ThreadKey]:
+        for thread in await self.run(self.plans.list_threads()):
+            yield thread
+
+    async def scan_checkpoints(self, thread: ThreadKey, checkpoint_ns: Optional[str] = None) -> list[StoredCheckpoint]:
+        found: list[StoredCheckpoint] = await self.run(self.plans.scan_checkpoints(thread, checkpoint_ns))
+        return found
+
+    async def get_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> dict[BlobRef, ChannelBlob]:
+        found: dict[BlobRef, ChannelBlob] = await self.run(self.plans.get_blobs(thread, checkpoint_ns, refs))
+        return found
+
+    async def get_writes(
+        self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, list[StoredWrite]]:
+        found: dict[str, list[StoredWrite]] = await self.run(
+            self.plans.get_writes(thread, checkpoint_ns, checkpoint_ids))
+        return found
+
+    async def export_thread(self, thread: ThreadKey) -> ThreadData:
+        data: ThreadData = await self.run(self.plans.export_thread(thread))
+        return data
+
+    async def import_thread(self, data: ThreadData) -> None:
+        await self.run(self.plans.import_thread(data))
+
+
+def _pool_config(size: int) -> Any:
+    from botocore.config import Config
+
+    return Config(max_pool_connections=size)
