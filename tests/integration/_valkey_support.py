@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from pathlib import Path
 
 import valkey
@@ -21,6 +22,14 @@ class CountingConnection(Connection):
     def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
         type(self).counter["round_trips"] += 1
         return super().send_packed_command(command, check_health)
+
+
+def connections(probe: valkey.Valkey, expected: int, timeout: float = 5.0) -> int:
+    """Client connections but the probe's, once they reach ``expected`` (closed sockets take a moment)."""
+    deadline = time.monotonic() + timeout
+    while (n := len(probe.client_list()) - 1) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return n
 
 
 def counting_client(port: int) -> tuple[valkey.Valkey, dict[str, int]]:

@@ -24,7 +24,7 @@ from langgraph_checkpoint_aws.adapters.valkey import ValkeyCacheRepository
 from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedValkey
 from langgraph_checkpoint_aws.cache.valkey import ValkeyCache as ValkeyCacheFromPath
 from langgraph_checkpoint_aws.domain.errors import ConfigurationError, CorruptRecordError
-from tests.integration._valkey_support import CountingConnection, counting_client
+from tests.integration._valkey_support import CountingConnection, connections, counting_client
 
 A = (("node", "a"), "k1")
 B = (("node", "a"), "k2")
@@ -339,18 +339,10 @@ def server(tmp_path: Any) -> Iterator[EmbeddedValkey]:
     own.stop()
 
 
-def _connections(probe: valkey.Valkey, expected: int, timeout: float = 5.0) -> int:
-    """Client connections but the probe's, once they reach ``expected`` (closed sockets take a moment)."""
-    deadline = time.monotonic() + timeout
-    while (n := len(probe.client_list()) - 1) != expected and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return n
-
-
 def test_create_cache_on_valkey(server: EmbeddedValkey) -> None:
     url = f"valkey://127.0.0.1:{server.port}"
     with valkey.Valkey(port=server.port) as probe:
-        start = _connections(probe, 0)
+        start = connections(probe, 0)
         cache = create_cache(
             {"backend": "valkey", "valkey": {"url": url}, "cache": {"ttl_seconds": 60, "prefix": "app:cache:"}}
         )
@@ -359,13 +351,13 @@ def test_create_cache_on_valkey(server: EmbeddedValkey) -> None:
         assert cache.get([A]) == {A: "v"}
         assert 59_000 < probe.pttl("app:cache:{2/node/a}:k1") <= 60_000
         cache.close()
-        assert _connections(probe, start) == start
+        assert connections(probe, start) == start
 
 
 def test_constructors_return_the_connections_they_opened(server: EmbeddedValkey) -> None:
     url = f"valkey://127.0.0.1:{server.port}"
     with valkey.Valkey(port=server.port) as probe:
-        start = _connections(probe, 0)
+        start = connections(probe, 0)
 
         with ValkeyCache.from_conn_string(url, ttl_seconds=60, pool_size=3) as cache:
             cache.set({A: ("v", None)})
@@ -373,18 +365,18 @@ def test_constructors_return_the_connections_they_opened(server: EmbeddedValkey)
             assert asyncio.run(cache.aget([A])) == {A: "v"}
             assert 59_000 < probe.pttl(cache.repository.entry_key(*A)) <= 60_000
             assert len(probe.client_list()) - 1 > start
-        assert _connections(probe, start) == start
+        assert connections(probe, start) == start
 
         pool = valkey.ConnectionPool.from_url(url, max_connections=4)
         with ValkeyCache.from_pool(pool, prefix="pooled:") as cache:
             assert cache.get([A]) == {}
         assert valkey.Valkey(connection_pool=pool).ping()  # the pool is the caller's: still open
         pool.disconnect()
-        assert _connections(probe, start) == start
+        assert connections(probe, start) == start
 
         client = valkey.Valkey.from_url(url)
         with ValkeyCache(client) as cache:
             assert cache.get([A]) == {A: "v"}
         assert client.ping()  # the caller's client stays open after the cache closes
         client.close()
-        assert _connections(probe, start) == start
+        assert connections(probe, start) == start

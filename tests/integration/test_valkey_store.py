@@ -28,7 +28,7 @@ from langgraph_checkpoint_aws import AsyncValkeyStore, ValkeyStore, create_store
 from langgraph_checkpoint_aws.adapters.valkey.embedded import EmbeddedValkey
 from langgraph_checkpoint_aws.adapters.valkey.store import BUCKETS, SearchModuleMissingError
 from langgraph_checkpoint_aws.domain.errors import ConfigurationError
-from tests.integration._valkey_support import CountingConnection, counting_client
+from tests.integration._valkey_support import CountingConnection, connections, counting_client
 
 
 def letters(text: str) -> list[float]:
@@ -434,34 +434,25 @@ def server(tmp_path: Any) -> Iterator[EmbeddedValkey]:
     own.stop()
 
 
-def _connections(probe: valkey.Valkey, expected: int, timeout: float = 5.0) -> int:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while (n := len(probe.client_list()) - 1) != expected and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return n
-
-
-def test_create_store_and_constructors_release_connections(server: EmbeddedValkey) -> None:
+def test_create_store_and_constructors_releaseconnections(server: EmbeddedValkey) -> None:
     url = f"valkey://127.0.0.1:{server.port}"
     with valkey.Valkey(port=server.port) as probe:
-        start = _connections(probe, 0)
+        start = connections(probe, 0)
         store = create_store({"backend": "valkey", "valkey": {"url": url}, "store": {"prefix": "app:"}})
         assert isinstance(store, ValkeyStore)
         store.put(("a",), "k", {"v": 1})
         assert probe.exists('app:i:' + '{s' + str(_bucket_of(("a",))) + '}"a","k"')
         store.close()
-        assert _connections(probe, start) == start
+        assert connections(probe, start) == start
         with ValkeyStore.from_conn_string(url, pool_size=3) as opened:
             assert opened.get(("a",), "k") is None  # another prefix
             assert asyncio.run(opened.aget(("a",), "k")) is None
-        assert _connections(probe, start) == start
+        assert connections(probe, start) == start
         pool = valkey.ConnectionPool.from_url(url, max_connections=2)
         with ValkeyStore.from_pool(pool, prefix="app:") as pooled:
             assert pooled.get(("a",), "k").value == {"v": 1}  # type: ignore[union-attr]
         pool.disconnect()
-        assert _connections(probe, start) == start
+        assert connections(probe, start) == start
 
 
 def _bucket_of(namespace: tuple[str, ...]) -> int:
