@@ -15,6 +15,7 @@ the library's (``NotFoundError`` for a missing session, ``BackendError``...).
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import datetime
 import functools
@@ -302,11 +303,12 @@ class BedrockAgentRuntimeSessionClient:
         return self._call("list_invocation_steps", request, kwargs)
 
 
-class _AsyncSessionOperations:
+class _AsyncSessionOperations(abc.ABC):
     """Every session operation as a coroutine; subclasses say how one call runs (``_run``)."""
 
+    @abc.abstractmethod
     async def _run(self, method: str, request: Any, kwargs: Mapping[str, Any]) -> Any:
-        raise NotImplementedError
+        """Run one session operation and return its typed answer."""
 
     async def create_session(self, request: Any = None, **kwargs: Any) -> CreateSessionResponse:
         """A new session (``session_metadata``, ``encryption_key_arn``, ``tags`` optional)."""
