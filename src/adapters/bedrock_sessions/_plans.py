@@ -40,7 +40,7 @@ from ...domain.models import (
 from ...domain.ports import BlobRef
 from . import _layout as L
 
-__all__ = ["Req", "Lock", "Unlock", "Plan", "SessionPlans", "REGISTRY_LOCK", "in_parallel"]
+__all__ = ["Req", "Lock", "Unlock", "Plan", "SessionPlans", "REGISTRY_LOCK", "in_parallel", "Round", "LockBook"]
 
 T = TypeVar("T")
 
@@ -110,6 +110,58 @@ def in_parallel(plans: Sequence[Plan[Any]]) -> Plan[list[Any]]:
             advance(i, list(answers[start : start + size]))
             start += size
     return values
+
+
+class LockBook:
+    """The locks one plan holds, counted (re-entrant within the plan): what a driver acquires and releases.
+
+    Both drivers (threads and asyncio) keep only the lock objects; this says
+    which keys to acquire before a round, which to release after it, and which
+    are still held when the plan ends, however it ends.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[Hashable, int] = {}
+
+    def to_acquire(self, ops: Sequence[Any]) -> list[Hashable]:
+        """Keys of the round's ``Lock``s not held yet (count every one)."""
+        fresh = []
+        for op in ops:
+            if isinstance(op, Lock):
+                if not self._held.get(op.key):
+                    fresh.append(op.key)
+                self._held[op.key] = self._held.get(op.key, 0) + 1
+        return fresh
+
+    def to_release(self, ops: Sequence[Any]) -> list[Hashable]:
+        """Keys of the round's ``Unlock``s whose count drops to zero."""
+        done = []
+        for op in ops:
+            if isinstance(op, Unlock) and self._held.get(op.key):
+                self._held[op.key] -= 1
+                if not self._held[op.key]:
+                    del self._held[op.key]
+                    done.append(op.key)
+        return done
+
+    def held(self) -> list[Hashable]:
+        """Keys still held (to release when the plan ends early)."""
+        return list(self._held)
+
+
+class Round:
+    """The API calls of one round and where their answers go among the round's answers."""
+
+    def __init__(self, ops: Sequence[Any]) -> None:
+        self.answers: list[Any] = [None] * len(ops)
+        self._slots = [i for i, op in enumerate(ops) if isinstance(op, Req)]
+        self.calls: list[Req] = [ops[i] for i in self._slots]
+
+    def answer(self, results: Sequence[Any]) -> list[Any]:
+        """The round's answers, with ``results`` (one per call, in order) in place."""
+        for i, result in zip(self._slots, results):
+            self.answers[i] = result
+        return self.answers
 
 
 def op_names(ops: Sequence[Any]) -> list[str]:

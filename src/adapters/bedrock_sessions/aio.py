@@ -34,7 +34,7 @@ from ...domain.models import (
 from ...domain.ports import BlobRef
 from ..aws import AwsResource, translate_errors
 from ..aws.clients import merged_boto_config
-from ._plans import Lock, Plan, Req, SessionPlans, Unlock, op_names
+from ._plans import LockBook, Plan, Req, Round, SessionPlans, op_names
 from .checkpoints import BEDROCK_SESSION_ERRORS, DEFAULT_MAX_STEP_BYTES, RoundObserver, check_step_bytes, expected_code
 
 __all__ = ["AsyncBedrockSessionCheckpointRepository", "is_async_session", "SERVICE"]
@@ -165,37 +165,24 @@ class AsyncBedrockSessionCheckpointRepository:
         Locks the plan takes are reentrant within it and released when it ends, however it ends."""
         client = await self.client()
         self._bind()
-        held: dict[Hashable, int] = {}
+        book = LockBook()
         try:
             ops = next(plan)
             while True:
-                answers: list[Any] = [None] * len(ops)
-                for op in ops:
-                    if isinstance(op, Lock):
-                        if not held.get(op.key):
-                            await self._lock_of(op.key).acquire()
-                        held[op.key] = held.get(op.key, 0) + 1
-                calls = [(i, op) for i, op in enumerate(ops) if isinstance(op, Req)]
-                if calls:
+                for key in book.to_acquire(ops):
+                    await self._lock_of(key).acquire()
+                current = Round(ops)
+                if current.calls:
                     if self.observer is not None:
                         self.observer(op_names(ops))
-                    if len(calls) == 1:
-                        answers[calls[0][0]] = await self._send(client, calls[0][1])
-                    else:
-                        got = await asyncio.gather(*(self._send(client, op) for _, op in calls))
-                        for (i, _), answer in zip(calls, got):
-                            answers[i] = answer
-                for op in ops:
-                    if isinstance(op, Unlock) and held.get(op.key):
-                        held[op.key] -= 1
-                        if not held[op.key]:
-                            del held[op.key]
-                            self._lock_of(op.key).release()
-                ops = plan.send(answers)
+                    current.answer(await asyncio.gather(*(self._send(client, req) for req in current.calls)))
+                for key in book.to_release(ops):
+                    self._lock_of(key).release()
+                ops = plan.send(current.answers)
         except StopIteration as done:
             return done.value
         finally:
-            for key in held:
+            for key in book.held():
                 self._lock_of(key).release()
 
     # -- AsyncCheckpointRepository --------------------------------------------------------------------

@@ -83,7 +83,7 @@ from ...domain.models import (
 )
 from ...domain.ports import BlobRef
 from ..aws import AwsResource, ServiceErrors, error_code, translate_errors
-from ._plans import REGISTRY_LOCK, Lock, Plan, Req, SessionPlans, Unlock, op_names
+from ._plans import REGISTRY_LOCK, LockBook, Plan, Req, Round, SessionPlans, op_names
 
 __all__ = [
     "BedrockSessionCheckpointRepository",
@@ -193,36 +193,27 @@ class BedrockSessionCheckpointRepository:
         """Drive a plan: each round's calls in parallel on the pool, rounds one after another.
 
         Locks the plan takes are reentrant within it and released when it ends, however it ends."""
-        held: dict[Hashable, int] = {}
+        book = LockBook()
         try:
             ops = next(plan)
             while True:
-                answers: list[Any] = [None] * len(ops)
-                for op in ops:
-                    if isinstance(op, Lock):
-                        if not held.get(op.key):
-                            self._lock_of(op.key).acquire()
-                        held[op.key] = held.get(op.key, 0) + 1
-                calls = [(i, op) for i, op in enumerate(ops) if isinstance(op, Req)]
-                if calls:
+                for key in book.to_acquire(ops):
+                    self._lock_of(key).acquire()
+                current = Round(ops)
+                if current.calls:
                     if self.observer is not None:
                         self.observer(op_names(ops))
-                    if len(calls) == 1:
-                        answers[calls[0][0]] = self._send(calls[0][1])
+                    if len(current.calls) == 1:
+                        current.answer([self._send(current.calls[0])])
                     else:
-                        for (i, _), answer in zip(calls, self._pool.map(self._send, [op for _, op in calls])):
-                            answers[i] = answer
-                for op in ops:
-                    if isinstance(op, Unlock) and held.get(op.key):
-                        held[op.key] -= 1
-                        if not held[op.key]:
-                            del held[op.key]
-                            self._lock_of(op.key).release()
-                ops = plan.send(answers)
+                        current.answer(list(self._pool.map(self._send, current.calls)))
+                for key in book.to_release(ops):
+                    self._lock_of(key).release()
+                ops = plan.send(current.answers)
         except StopIteration as done:
             return done.value
         finally:
-            for key in held:
+            for key in book.held():
                 self._lock_of(key).release()
 
     # -- CheckpointRepository ------------------------------------------------------------
