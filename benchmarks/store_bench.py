@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # noqa: E402 - run as a script
 
-from benchmarks.concurrency_bench import Server, find_modules, load_average, table  # noqa: E402
+from benchmarks.concurrency_bench import Server, environment, find_modules, load_average, table  # noqa: E402
 from benchmarks.peers import venvs  # noqa: E402
 
 WORKER = HERE / "peers" / "store_worker.py"
@@ -251,24 +250,6 @@ def cache_report(results: dict[str, dict[str, Any]]) -> None:
                 print(f"- {IMPLS[i][0]} {op}: {row['error']}")
             elif row.get("check") not in ("", "ok", None):
                 print(f"- {IMPLS[i][0]} {op}: {row['check']}")
-
-
-def environment(server: Server, results: dict[str, dict[str, Any]], load_before: str) -> None:
-    cpus = os.cpu_count()
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = cpus
-    print(f"CPUs: {cpus} (usable: {usable}); {platform.platform()}; orchestrator Python {platform.python_version()}")
-    print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_average()} "
-          "(other processes on the machine skew the figures)")
-    print(f"valkey-server {server.version()} at {server.url}; modules loaded: {server.modules_loaded or 'none'}")
-    if server.module_error:
-        print(f"modules: {server.module_error}")
-    for impl, res in results.items():
-        if "versions" in res:
-            v = ", ".join(f"{k} {val}" for k, val in res["versions"].items())
-            print(f"{impl}: {v}")
 
 
 def main() -> None:
