@@ -13,6 +13,8 @@ so what a JsonPlusSerializer reads from the parts is what it read from the whole
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
@@ -357,6 +359,24 @@ def chunked(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     """``items`` in slices of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def decode_b64(value: Any, what: str) -> bytes:
+    """Base64 text as bytes; anything else is a CorruptRecordError naming ``what``."""
+    if not isinstance(value, str):
+        raise CorruptRecordError(f"{what}: expected base64 text, got {type(value).__name__}")
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CorruptRecordError(f"{what}: invalid base64 ({exc})") from exc
+
+
+def decode_json(raw: Any, what: str) -> Any:
+    """Parsed JSON; unreadable text is a CorruptRecordError naming ``what``."""
+    try:
+        return json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise CorruptRecordError(f"{what}: not valid JSON ({exc})") from exc
 
 
 class ReadOnlyRepository:

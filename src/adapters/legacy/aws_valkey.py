@@ -37,8 +37,6 @@ rebuilt by each ``list_threads`` call and by ``refresh()``.
 from __future__ import annotations
 
 import abc
-import base64
-import binascii
 import contextlib
 import hashlib
 import json
@@ -48,7 +46,6 @@ from typing import Any, Optional
 from ...domain.errors import (
     BackendConnectionError,
     BackendError,
-    CorruptRecordError,
     InvalidInputError,
     PersistenceError,
 )
@@ -64,6 +61,8 @@ from ._common import (
     AWS_FORMAT,
     ReadOnlyRepository,
     chunked,
+    decode_b64,
+    decode_json,
     filter_records,
     metadata_from_json,
     metadata_from_payload,
@@ -95,20 +94,8 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
 
-def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise CorruptRecordError(f"{what}: expected base64 text, got {type(value).__name__}")
-    try:
-        return base64.b64decode(value.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise CorruptRecordError(f"{what}: invalid base64 ({exc})") from exc
 
 
-def _json(raw: Any, what: str) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, TypeError) as exc:
-        raise CorruptRecordError(f"{what}: not valid JSON ({exc})") from exc
 
 
 def _unique(ids: Sequence[Any]) -> list[str]:
@@ -258,7 +245,7 @@ class LegacyValkeyRepository(_ValkeyReader):
             for (rest, _), raw in zip(probes, docs):
                 if not isinstance(raw, (bytes, str)):
                     continue
-                thread_id = str(_json(raw, "list_threads").get("thread_id", ""))
+                thread_id = str(decode_json(raw, "list_threads").get("thread_id", ""))
                 if rest.startswith(thread_id + "}:"):
                     index.setdefault(ThreadKey(thread_id), set()).add(rest[len(thread_id) + 2 :])
         return index
@@ -282,16 +269,16 @@ class LegacyValkeyRepository(_ValkeyReader):
             if raw is None:
                 continue
             what = f"checkpoint {cid!r} of thread {t!r} (namespace {ns!r}) in {self.where}"
-            doc = _json(raw, what)
-            split = split_checkpoint(str(doc.get("type")), _b64(doc.get("checkpoint"), what), what)
-            metadata, typed = metadata_from_json(_b64(doc.get("metadata") or "", what), what, revived=False)
+            doc = decode_json(raw, what)
+            split = split_checkpoint(str(doc.get("type")), decode_b64(doc.get("checkpoint"), what), what)
+            metadata, typed = metadata_from_json(decode_b64(doc.get("metadata") or "", what), what, revived=False)
             header = stored_checkpoint(thread, ns, cid, doc.get("parent_checkpoint_id"), split, metadata, typed)
             if not with_writes:
                 records.append(CheckpointRecord(header))
                 continue
             writes_raw = results[len(pairs) + i]
             writes = []
-            for w in _json(writes_raw, what) if writes_raw else []:
+            for w in decode_json(writes_raw, what) if writes_raw else []:
                 writes.append(
                     StoredWrite(
                         thread=thread,
@@ -300,7 +287,7 @@ class LegacyValkeyRepository(_ValkeyReader):
                         task_id=str(w["task_id"]),
                         idx=int(w["idx"]),
                         channel=str(w["channel"]),
-                        payload=Payload(str(w["type"]), _b64(w["value"], what)),
+                        payload=Payload(str(w["type"]), decode_b64(w["value"], what)),
                     )
                 )
             records.append(CheckpointRecord(header, split.blobs, ordered(writes)))
@@ -375,21 +362,21 @@ class LegacyAgentCoreValkeyRepository(_ValkeyReader):
             if raw is None:
                 continue
             what = f"checkpoint {cid!r} of thread {thread.thread_id!r}, actor {thread.actor_id!r} (namespace {ns!r}) in {self.where}"
-            doc = _json(raw, what)
+            doc = decode_json(raw, what)
             data = doc.get("checkpoint_data") or {}
-            split = split_checkpoint(str(data.get("type")), _b64(data.get("data"), what), what)
+            split = split_checkpoint(str(data.get("type")), decode_b64(data.get("data"), what), what)
             md = doc.get("metadata") or {}
-            metadata, typed = metadata_from_payload(str(md.get("type", "null")), _b64(md.get("data") or "", what), what)
+            metadata, typed = metadata_from_payload(str(md.get("type", "null")), decode_b64(md.get("data") or "", what), what)
             header = stored_checkpoint(thread, ns, cid, doc.get("parent_checkpoint_id"), split, metadata, typed)
             if not with_writes:
                 records.append(CheckpointRecord(header))
                 continue
             entries = []
             for item in results[len(pairs) + i] or []:
-                w = _json(item, what)
+                w = decode_json(item, what)
                 value = w.get("value") or {}
                 entries.append(
-                    (str(w["task_id"]), str(w["channel"]), Payload(str(value["type"]), _b64(value["data"], what)), str(w.get("task_path") or ""))
+                    (str(w["task_id"]), str(w["channel"]), Payload(str(value["type"]), decode_b64(value["data"], what)), str(w.get("task_path") or ""))
                 )
             records.append(CheckpointRecord(header, split.blobs, ordered(number_writes(thread, ns, cid, entries))))
         return records

@@ -25,14 +25,11 @@ in parallel); ``list_threads`` 1 LIST with delimiter per 1,000 threads.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import concurrent.futures
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Optional
 
-from ...domain.errors import ConfigurationError, CorruptRecordError, InvalidInputError
+from ...domain.errors import ConfigurationError, InvalidInputError
 from ...domain.models import (
     CheckpointKey,
     CheckpointQuery,
@@ -46,6 +43,8 @@ from ._common import (
     S3_FORMAT,
     ReadOnlyRepository,
     chunked,
+    decode_b64,
+    decode_json,
     filter_records,
     metadata_from_json,
     ordered,
@@ -74,20 +73,8 @@ def _ns_of(segment: str) -> str:
     return "" if segment == DEFAULT_NS else segment
 
 
-def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise CorruptRecordError(f"{what}: expected base64 text, got {type(value).__name__}")
-    try:
-        return base64.b64decode(value.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise CorruptRecordError(f"{what}: invalid base64 ({exc})") from exc
 
 
-def _json(raw: bytes, what: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise CorruptRecordError(f"{what}: not valid JSON ({exc})") from exc
 
 
 class LegacyS3Repository(ReadOnlyRepository):
@@ -190,7 +177,7 @@ class LegacyS3Repository(ReadOnlyRepository):
         for (key, task_id, idx), raw in zip(named, self._get_many([k for k, _, _ in named])):
             if raw is None:
                 continue
-            doc = _json(raw, f"s3://{self.bucket_name}/{key}")
+            doc = decode_json(raw, f"s3://{self.bucket_name}/{key}")
             writes.append(
                 StoredWrite(
                     thread=thread,
@@ -199,7 +186,7 @@ class LegacyS3Repository(ReadOnlyRepository):
                     task_id=task_id,
                     idx=idx,
                     channel=str(doc["channel"]),
-                    payload=Payload(str(doc["value_type"]), _b64(doc["value"], key)),
+                    payload=Payload(str(doc["value_type"]), decode_b64(doc["value"], key)),
                 )
             )
         return list(ordered(writes))
@@ -211,9 +198,9 @@ class LegacyS3Repository(ReadOnlyRepository):
             if raw is None:
                 continue
             what = f"s3://{self.bucket_name}/{key}"
-            doc = _json(raw, what)
-            split = split_checkpoint(str(doc.get("checkpoint_type")), _b64(doc.get("checkpoint"), what), what)
-            metadata, typed = metadata_from_json(_b64(doc.get("metadata") or "", what), what, revived=True)
+            doc = decode_json(raw, what)
+            split = split_checkpoint(str(doc.get("checkpoint_type")), decode_b64(doc.get("checkpoint"), what), what)
+            metadata, typed = metadata_from_json(decode_b64(doc.get("metadata") or "", what), what, revived=True)
             parents = metadata.get("parents")
             parent = parents.get(ns) if isinstance(parents, dict) else None
             header = stored_checkpoint(
