@@ -150,7 +150,8 @@ def test_ttl_on_every_key_refreshed_on_write(valkey_sync) -> None:  # type: igno
     put_step(saver, "ttl", 1, ns="sub")
     saver.put_writes(first, [("a", 1)], task_id="t")
     keys = [k for k in saver.repository.thread_keys("ttl") if valkey_sync.exists(k)]
-    assert len(keys) == 9  # registry, 5 keys of the root namespace, ids/headers/blobs of "sub"
+    # registry, 6 keys of the root namespace (metadata copies included), ids/headers/blobs/metadata of "sub"
+    assert len(keys) == 11
     for key in keys:
         assert 90 < valkey_sync.ttl(key) <= 100, key
     valkey_sync.expire(keys[1], 10)

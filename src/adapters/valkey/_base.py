@@ -88,14 +88,16 @@ class RepositoryCore:
 
     # -- commands -------------------------------------------------------------------------
     def _slot_keys(self, enc_thread: str) -> tuple[Any, ...]:
-        """``(1, registry key, *five heads)``: what every script call of a thread starts with."""
+        """``(2, registry key, metadata head, *five heads)``: what every script call of a thread
+        starts with. The metadata head is declared as a key (it carries the thread's hash tag)."""
         keys = self._keys.get(enc_thread)
         if keys is None:
             if len(self._keys) >= _KEY_CACHE:
                 self._keys.clear()
             keys = self._keys[enc_thread] = (
-                1,
+                2,
                 self.layout.registry_key(enc_thread),
+                self.layout.metadata_head(enc_thread),
                 *self.layout.heads(enc_thread),
             )
         return keys
@@ -111,7 +113,9 @@ class RepositoryCore:
         """The registry key, then every key of each registry member (sorted)."""
         keys = [self.layout.registry_key(enc_thread)]
         for m in sorted(members):
-            keys.extend(head + m.decode("utf-8", "surrogatepass") for head in self.layout.heads(enc_thread))
+            name = m.decode("utf-8", "surrogatepass")
+            keys.extend(head + name for head in self.layout.heads(enc_thread))
+            keys.append(self.layout.metadata_head(enc_thread) + name)
         return keys
 
 

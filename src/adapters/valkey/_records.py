@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Callable, Optional
 
@@ -467,8 +468,15 @@ def checkpoint_args(ttl_arg: str, checkpoint: StoredCheckpoint, blobs: Sequence[
     args: list[Any] = [ttl_arg]
     for blob in blobs:
         args += ("B", m, blob_field(blob.channel, blob.version), blob_value(blob.payload))
-    args += ("C", m, checkpoint.checkpoint_id, header_value(checkpoint))
+    args += header_ops(m, checkpoint)
     return args
+
+
+def header_ops(m: str, cp: StoredCheckpoint) -> tuple[Any, ...]:
+    """WRITE ops of a checkpoint: its header, then the copy of its metadata that filtered
+    listings scan."""
+    cid = cp.checkpoint_id
+    return ("C", m, cid, header_value(cp), "M", m, cid, _json(dict(cp.metadata)))
 
 
 def writes_args(ttl_arg: str, writes: Sequence[StoredWrite]) -> tuple[str, list[Any]]:
@@ -536,15 +544,25 @@ def filter_needles(flt: Mapping[str, Any]) -> bytes:
     must contain, since headers are encoded by the same JSON encoder. A header
     lacking every needle of a key cannot match; one containing them is still
     decoded and compared, so a needle can only save work, never change a result.
+
+    Each key is sent as ``[prefix, [suffix, ...]]``: the texts' longest common
+    prefix, which the script finds in one pass over the header, and what may
+    follow it (``5`` and ``5.0`` become ``"step":5`` then ``,``, ``}``, ``.0,``
+    or ``.0}``). A key whose value has no text check is sent as ``[]``.
     """
-    needles: list[list[str]] = []
+    needles: list[list[Any]] = []
     for key, value in flt.items():
         head = _ENCODER.encode(key) + ":"
         texts = _value_texts(value)
+        if not texts:
+            needles.append([])
+            continue
         if isinstance(value, str):
-            needles.append([head + t for t in texts])
+            full = [head + t for t in texts]
         else:
-            needles.append([head + t + end for t in texts for end in (",", "}")])
+            full = [head + t + end for t in texts for end in (",", "}")]
+        prefix = os.path.commonprefix(full)
+        needles.append([prefix, sorted({t[len(prefix):] for t in full})])
     return _ENCODER.encode(needles).encode("ascii")
 
 
@@ -600,7 +618,8 @@ def import_args(ttl_arg: str, data: ThreadData) -> list[list[Any]]:
         ops.append(("B", member(thread.actor_id, ns), blob_field(blob.channel, blob.version), blob_value(blob.payload)))
     for cp in data.checkpoints:
         # A header's value never holds its thread: the key does, so no retargeting is needed here.
-        ops.append(("C", member(thread.actor_id, cp.checkpoint_ns), cp.checkpoint_id, header_value(cp)))
+        op = header_ops(member(thread.actor_id, cp.checkpoint_ns), cp)
+        ops += (op[:4], op[4:])
     for w in data.writes:
         ops.append(("U", member(thread.actor_id, w.checkpoint_ns), write_field(w.checkpoint_id, w.task_id, w.idx), write_value(w)))
     chunks: list[list[Any]] = []

@@ -1,10 +1,15 @@
 """Lua scripts of the Valkey checkpoint repository: one round trip per operation.
 
 Every script takes the thread's registry key as ``KEYS[1]`` and derives the
-other keys of the thread from it: ``ARGV[1..5]`` are the key heads (index,
-headers, blobs, write index, write values), each ending right before the
-registry member (``<actor>:<namespace>``). All these keys carry the thread's
-hash tag, so they live in one slot and a script may touch them in a cluster.
+other keys of the thread from it: ``KEYS[2]`` and ``ARGV[1..5]`` are the key
+heads (metadata; index, headers, blobs, write index, write values), each
+ending right before the registry member (``<actor>:<namespace>``). All these
+keys carry the thread's hash tag, so they live in one slot and a script may
+touch them in a cluster.
+
+The metadata hash holds a copy of each header's metadata JSON: a filtered
+listing scans those few bytes per checkpoint instead of whole headers, and
+falls back to the header for a checkpoint written before the copy existed.
 
 Lua string comparison follows the server's locale, so ids are compared byte by
 byte with ``lt`` to keep Python's ordering.
@@ -26,7 +31,7 @@ __all__ = [
 ]
 
 _COMMON = r"""
-local R = KEYS[1]
+local R, MTA = KEYS[1], KEYS[2]
 local IDX, HDR, BLB, WIX, WVL = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local function lt(a, b)
@@ -69,6 +74,7 @@ end
 local function delete_checkpoint(m, cid)
   redis.call('ZREM', IDX .. m, cid)
   redis.call('HDEL', HDR .. m, cid)
+  redis.call('HDEL', MTA .. m, cid)
   local wf = write_fields(m, cid)
   local j = 1
   while j <= #wf do
@@ -97,7 +103,8 @@ end
 
 WRITE = _COMMON + r"""
 -- ARGV[6]: ttl seconds (0: none); then groups of (op, member, field, value):
--- C: checkpoint header, B: channel blob, W: write kept if present, U: write upserted.
+-- C: checkpoint header, M: its metadata JSON, B: channel blob, W: write kept if present,
+-- U: write upserted.
 local ttl = tonumber(ARGV[6])
 local seen = {}
 local i = 7
@@ -107,6 +114,8 @@ while i <= #ARGV do
   if op == 'C' then
     redis.call('ZADD', IDX .. m, 0, f)
     redis.call('HSET', HDR .. m, f, v)
+  elseif op == 'M' then
+    redis.call('HSET', MTA .. m, f, v)
   elseif op == 'B' then
     redis.call('HSET', BLB .. m, f, v)
   elseif op == 'W' then
@@ -121,7 +130,7 @@ while i <= #ARGV do
 end
 if ttl > 0 then
   for _, m in ipairs(redis.call('SMEMBERS', R)) do
-    for _, head in ipairs({IDX, HDR, BLB, WIX, WVL}) do redis.call('EXPIRE', head .. m, ttl) end
+    for _, head in ipairs({IDX, HDR, BLB, WIX, WVL, MTA}) do redis.call('EXPIRE', head .. m, ttl) end
   end
   redis.call('EXPIRE', R, ttl)
 end
@@ -146,8 +155,9 @@ LIST = _COMMON + r"""
 -- ARGV[6]/[7]: actor filter on ('1') and encoded actor; ARGV[8]/[9]: namespace filter
 -- on and encoded namespace; ARGV[10]: checkpoint id or ''; ARGV[11]: before id or '';
 -- ARGV[12]: limit (0: none); ARGV[13]: metadata filter JSON or ''; ARGV[14]: '1' headers only;
--- ARGV[15]: needles, JSON [[text, ...] per filter key] or '': a header that contains no text of
--- some key's list cannot match and is skipped without decoding (an empty list checks nothing).
+-- ARGV[15]: needles, JSON [[prefix, [suffix, ...]] per filter key] or '': a header in which no
+-- occurrence of some key's prefix is followed by one of its suffixes cannot match and is skipped
+-- without decoding (an empty entry checks nothing). One pass over the header per key.
 local by_actor, actor, by_ns, ns = ARGV[6] == '1', ARGV[7], ARGV[8] == '1', ARGV[9]
 local cid, before, limit = ARGV[10], ARGV[11], tonumber(ARGV[12])
 local flt = nil
@@ -156,16 +166,22 @@ local headers_only = ARGV[14] == '1'
 local needles = nil
 if ARGV[15] and ARGV[15] ~= '' then needles = cjson.decode(ARGV[15]) end
 
+local function has_needle(h, prefix, suffixes)
+  local pos = 1
+  while true do
+    local s, e = string.find(h, prefix, pos, true)
+    if not s then return false end
+    for _, suffix in ipairs(suffixes) do
+      if suffix == '' or string.sub(h, e + 1, e + #suffix) == suffix then return true end
+    end
+    pos = s + 1
+  end
+end
+
 local function may_match(h)
   if needles == nil then return true end
-  for _, texts in ipairs(needles) do
-    if #texts > 0 then
-      local found = false
-      for _, text in ipairs(texts) do
-        if string.find(h, text, 1, true) then found = true; break end
-      end
-      if not found then return false end
-    end
+  for _, needle in ipairs(needles) do
+    if #needle > 0 and not has_needle(h, needle[1], needle[2]) then return false end
   end
   return true
 end
@@ -178,16 +194,27 @@ local function same(a, b)
   return true
 end
 
-local function matches(h)
-  local meta = head_json(h)
-  if not meta then return false end
-  local md = meta['m']
+local function meta_matches(md)
   if type(md) ~= 'table' then return false end
   for k, v in pairs(flt) do
     local got = md[k]
     if got == nil or not same(got, v) then return false end
   end
   return true
+end
+
+-- A header matches when its metadata copy does; a checkpoint written before copies
+-- existed has none, and its header is decoded instead.
+local function header_matches(h)
+  if not may_match(h) then return false end
+  local meta = head_json(h)
+  return meta ~= nil and meta_matches(meta['m'])
+end
+
+local function copy_matches(text)
+  if not may_match(text) then return false end
+  local ok, md = pcall(cjson.decode, text)
+  return ok and meta_matches(md)
 end
 
 local members = {}
@@ -200,35 +227,83 @@ else
   end
 end
 
+-- A filtered listing of a member whose every checkpoint has its metadata copy reads all
+-- copies in one HGETALL (far cheaper in a script than HMGET by id), and only the headers
+-- of the matches. Otherwise (ids, a single id, or copies missing) it walks the index.
+local function matched_by_copies(m)
+  local copies = redis.call('HGETALL', MTA .. m)
+  if #copies / 2 ~= redis.call('ZCARD', IDX .. m) then return nil end
+  local ids = {}
+  for i = 1, #copies, 2 do
+    local id = copies[i]
+    if (before == '' or lt(id, before)) and copy_matches(copies[i + 1]) then ids[#ids + 1] = id end
+  end
+  table.sort(ids, function(a, b) return lt(b, a) end)
+  return ids
+end
+
 local found = {}
 for _, m in ipairs(members) do
-  local ids
-  if cid ~= '' then
-    ids = {}
-    if redis.call('ZSCORE', IDX .. m, cid) and (before == '' or lt(cid, before)) then ids[1] = cid end
-  else
-    local hi = '+'
-    if before ~= '' then hi = '(' .. before end
-    if flt == nil and limit > 0 then
-      ids = redis.call('ZREVRANGEBYLEX', IDX .. m, hi, '-', 'LIMIT', 0, limit)
-    else
-      ids = redis.call('ZREVRANGEBYLEX', IDX .. m, hi, '-')
-    end
-  end
-  local taken = 0
-  local pos = 1
-  while pos <= #ids and (limit == 0 or taken < limit) do
-    local chunk = {}
-    for j = pos, math.min(pos + 99, #ids) do chunk[#chunk + 1] = ids[j] end
-    local hs = redis.call('HMGET', HDR .. m, unpack(chunk))
-    for j = 1, #chunk do
-      local h = hs[j]
-      if h and (limit == 0 or taken < limit) and (flt == nil or (may_match(h) and matches(h))) then
-        found[#found + 1] = {chunk[j], m, h}
+  local matched = nil
+  if flt ~= nil and cid == '' then matched = matched_by_copies(m) end
+  if matched ~= nil then
+    local taken = 0
+    for _, id in ipairs(matched) do
+      if limit > 0 and taken >= limit then break end
+      local h = redis.call('HGET', HDR .. m, id)
+      if h then
+        found[#found + 1] = {id, m, h}
         taken = taken + 1
       end
     end
-    pos = pos + 100
+  else
+    local ids
+    if cid ~= '' then
+      ids = {}
+      if redis.call('ZSCORE', IDX .. m, cid) and (before == '' or lt(cid, before)) then ids[1] = cid end
+    else
+      local hi = '+'
+      if before ~= '' then hi = '(' .. before end
+      if flt == nil and limit > 0 then
+        ids = redis.call('ZREVRANGEBYLEX', IDX .. m, hi, '-', 'LIMIT', 0, limit)
+      else
+        ids = redis.call('ZREVRANGEBYLEX', IDX .. m, hi, '-')
+      end
+    end
+    local taken = 0
+    local pos = 1
+    while pos <= #ids and (limit == 0 or taken < limit) do
+      local chunk = {}
+      for j = pos, math.min(pos + 99, #ids) do chunk[#chunk + 1] = ids[j] end
+      if flt == nil then
+        local hs = redis.call('HMGET', HDR .. m, unpack(chunk))
+        for j = 1, #chunk do
+          local h = hs[j]
+          if h and (limit == 0 or taken < limit) then
+            found[#found + 1] = {chunk[j], m, h}
+            taken = taken + 1
+          end
+        end
+      else
+        local ms = redis.call('HMGET', MTA .. m, unpack(chunk))
+        for j = 1, #chunk do
+          if limit == 0 or taken < limit then
+            local h = nil
+            if ms[j] then
+              if copy_matches(ms[j]) then h = redis.call('HGET', HDR .. m, chunk[j]) end
+            else
+              h = redis.call('HGET', HDR .. m, chunk[j])
+              if h and not header_matches(h) then h = nil end
+            end
+            if h then
+              found[#found + 1] = {chunk[j], m, h}
+              taken = taken + 1
+            end
+          end
+        end
+      end
+      pos = pos + 100
+    end
   end
 end
 
@@ -253,7 +328,7 @@ local n = 0
 for _, m in ipairs(redis.call('SMEMBERS', R)) do
   local a = string.match(m, '^([^:]*):')
   if not one or a == actor then
-    redis.call('DEL', IDX .. m, HDR .. m, BLB .. m, WIX .. m, WVL .. m)
+    redis.call('DEL', IDX .. m, HDR .. m, BLB .. m, WIX .. m, WVL .. m, MTA .. m)
     redis.call('SREM', R, m)
     n = n + 1
   end
@@ -307,7 +382,7 @@ while i <= #ARGV do
   i = i + 500
 end
 -- A member with no key left leaves the registry, so listing threads stays exact.
-if redis.call('EXISTS', IDX .. m, HDR .. m, BLB .. m, WIX .. m, WVL .. m) == 0 then
+if redis.call('EXISTS', IDX .. m, HDR .. m, BLB .. m, WIX .. m, WVL .. m, MTA .. m) == 0 then
   redis.call('SREM', R, m)
 end
 return 1

@@ -47,6 +47,9 @@ class KeyLayout:
         registry: head of the per-thread set of members (``<actor>:<ns>``).
         index, headers, blobs, write_index, write_values: heads of the
             per-member keys; the full key is ``<head>{T}:<actor>:<ns>``.
+        metadata: head of the per-member hash of each checkpoint's metadata
+            JSON (a copy of the header's), which filtered listings scan
+            instead of whole headers.
     """
 
     name: str
@@ -56,6 +59,7 @@ class KeyLayout:
     blobs: str
     write_index: str
     write_values: str
+    metadata: str
 
     def tag(self, thread_id: str) -> str:
         """The hash tag of a thread: every key of the thread shares its slot."""
@@ -79,6 +83,10 @@ class KeyLayout:
         tag = f"{{{encoded_thread}}}:"
         return [h + tag for h in (self.index, self.headers, self.blobs, self.write_index, self.write_values)]
 
+    def metadata_head(self, encoded_thread: str) -> str:
+        """The head of the metadata hashes (``KEYS[2]`` of every script)."""
+        return f"{self.metadata}{{{encoded_thread}}}:"
+
 
 PLAIN_LAYOUT = KeyLayout(
     name="plain",
@@ -88,6 +96,7 @@ PLAIN_LAYOUT = KeyLayout(
     blobs="langgraph:checkpoint:blobs:",
     write_index="langgraph:checkpoint:write_ids:",
     write_values="langgraph:checkpoint:writes:",
+    metadata="langgraph:checkpoint:metadata:",
 )
 """Layout of ValkeySaver / AsyncValkeySaver."""
 
@@ -99,5 +108,6 @@ AGENTCORE_LAYOUT = KeyLayout(
     blobs="agentcore:channel:",
     write_index="agentcore:write_ids:",
     write_values="agentcore:writes:",
+    metadata="agentcore:metadata:",
 )
 """Layout of AgentCoreValkeySaver (seed 002's ``agentcore:`` names, session = thread_id)."""
