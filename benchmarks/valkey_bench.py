@@ -28,6 +28,8 @@ process (``benchmarks/peers/valkey_worker.py``), the database flushed before eac
   when full) runs out, it is measured again with ``pool_size=1000`` and the
   report says so;
 - ``inmemory-sync`` / ``inmemory-async``: langgraph's ``InMemorySaver`` (the control; no server).
+- ``floor-sync`` / ``floor-async``: ``InMemorySaver`` plus one valkey-py PING after each put and
+  put_writes: what any saver with one local round trip per write costs at least, next to the control.
 
 Workload (``benchmarks/workload.py``, the same as the DynamoDB benchmark): 5
 threads x 40 supersteps of a graph whose state holds 20 KB that never changes
@@ -84,6 +86,8 @@ IMPLS: dict[str, tuple[str, str, str, Optional[str]]] = {
     "published-async": ("published 1.2.6 AsyncValkeySaver", "published", "async", "published-aws"),
     "inmemory-sync": ("InMemorySaver (control)", "inmemory", "sync", None),
     "inmemory-async": ("InMemorySaver (control)", "inmemory", "async", None),
+    "floor-sync": ("floor: InMemorySaver + 1 PING per put and put_writes", "floor", "sync", None),
+    "floor-async": ("floor: InMemorySaver + 1 PING per put and put_writes", "floor", "async", None),
 }
 OURS = ("ours-sync", "ours-async")
 
@@ -391,6 +395,11 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> int:
     if not args.agentcore:
         rrows.append(ratio_row("end to end, ours async / InMemorySaver async", sec("ours-async"),
                                sec("inmemory-async"), E2E_TARGET, missed, "end to end (async) vs InMemorySaver"))
+    if "floor-sync" in e2e or "floor-async" in e2e:
+        rrows.append(ratio_row("end to end, floor sync / InMemorySaver sync (a lower bound for ours)",
+                               sec("floor-sync"), sec("inmemory-sync"), None, missed, ""))
+        rrows.append(ratio_row("end to end, floor async / InMemorySaver async (a lower bound for ours)",
+                               sec("floor-async"), sec("inmemory-async"), None, missed, ""))
     rrows.append(ratio_row("client CPU per superstep, ours sync / InMemorySaver sync", cpu("ours-sync"),
                            cpu("inmemory-sync"), None, missed, ""))
     if not args.agentcore:

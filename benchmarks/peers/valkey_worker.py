@@ -69,7 +69,7 @@ from benchmarks.workload import (  # noqa: E402
     message_factory,
 )
 
-IMPLS = ("ours", "published", "inmemory")
+IMPLS = ("ours", "published", "inmemory", "floor")
 MODES = ("sync", "async")
 LONG_THREAD = 200
 VICTIMS = 3
@@ -237,8 +237,41 @@ def open_sync(impl: str, url: str, agentcore: bool) -> Iterator[Any]:
         from langgraph.checkpoint.memory import InMemorySaver
 
         yield InMemorySaver()
+    elif impl == "floor":
+        client = valkey.Valkey.from_url(url)
+        try:
+            yield floor_saver(client.ping)
+        finally:
+            client.close()
     else:
         raise ValueError(f"unknown implementation {impl!r}")
+
+
+def floor_saver(ping: Callable[[], Any]) -> Any:
+    """The floor of any saver making one local round trip per put and per put_writes:
+    langgraph's InMemorySaver, plus one valkey-py PING after each (sync or awaited)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    class Floor(InMemorySaver):
+        def put(self, *args: Any, **kwargs: Any) -> Any:
+            config = super().put(*args, **kwargs)
+            ping()
+            return config
+
+        def put_writes(self, *args: Any, **kwargs: Any) -> None:
+            super().put_writes(*args, **kwargs)
+            ping()
+
+        async def aput(self, *args: Any, **kwargs: Any) -> Any:
+            config = super().put(*args, **kwargs)
+            await ping()
+            return config
+
+        async def aput_writes(self, *args: Any, **kwargs: Any) -> None:
+            super().put_writes(*args, **kwargs)
+            await ping()
+
+    return Floor()
 
 
 @contextlib.asynccontextmanager
@@ -263,6 +296,14 @@ async def open_async(impl: str, url: str, agentcore: bool, pool_size: Optional[i
         from langgraph.checkpoint.memory import InMemorySaver
 
         yield InMemorySaver()
+    elif impl == "floor":
+        import valkey.asyncio
+
+        client = valkey.asyncio.Valkey.from_url(url)
+        try:
+            yield floor_saver(client.ping)
+        finally:
+            await client.aclose()
     else:
         raise ValueError(f"unknown implementation {impl!r}")
 
