@@ -39,7 +39,7 @@ from langgraph.graph import END, START, StateGraph
 NODES = 4  # supersteps per ainvoke: four nodes in sequence, one superstep each
 POOL = 1000  # connections given to the peers whose default pool is too small
 
-IMPLS = ("ours-async", "ours-sync", "inmemory", "published-aws", "redis")
+IMPLS = ("ours-async", "ours-sync", "inmemory", "floor", "published-aws", "redis")
 
 
 # -- the graph (identical for every implementation) -----------------------------------------
@@ -100,6 +100,28 @@ async def open_saver(impl: str, url: str) -> AsyncIterator[Any]:
         from langgraph.checkpoint.memory import InMemorySaver
 
         yield InMemorySaver()
+    elif impl == "floor":
+        # The floor of any saver making one round trip per write: InMemorySaver, plus one
+        # awaited valkey-py PING after each aput and aput_writes (a pool as large as the peers').
+        import valkey.asyncio
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        client = valkey.asyncio.Valkey.from_url(url, max_connections=POOL)
+
+        class Floor(InMemorySaver):
+            async def aput(self, *args: Any, **kwargs: Any) -> Any:
+                config = self.put(*args, **kwargs)
+                await client.ping()
+                return config
+
+            async def aput_writes(self, *args: Any, **kwargs: Any) -> None:
+                self.put_writes(*args, **kwargs)
+                await client.ping()
+
+        try:
+            yield Floor()
+        finally:
+            await client.aclose()
     elif impl == "published-aws":
         # langgraph-checkpoint-aws 1.2.6: from_conn_string(conn_string, *, ttl_seconds, serde,
         # pool_size=10, **kwargs) builds AsyncValkey.from_url(..., max_connections=pool_size).
@@ -125,6 +147,7 @@ def versions(impl: str) -> dict[str, str]:
         "ours-async": ["langgraph-checkpoint-aws-hex", "valkey"],
         "ours-sync": ["langgraph-checkpoint-aws-hex", "valkey"],
         "inmemory": [],
+        "floor": ["valkey"],
         "published-aws": ["langgraph-checkpoint-aws", "valkey"],
         "redis": ["langgraph-checkpoint-redis", "redis", "redisvl"],
     }.get(impl, [])

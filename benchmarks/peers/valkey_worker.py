@@ -161,19 +161,24 @@ class Meter:
         self.admin = valkey.Valkey(connection_pool=pool)
         self._trips = dict(TRIPS)
         self._commands = 0
+        self._script_usec = 0
+        self.script_usec = 0  # server microseconds spent in scripts (EVALSHA) since the last take
         self.by_source: dict[str, int] = {}
         self.take()
 
-    def _server_commands(self) -> int:
+    def _server_commands(self) -> tuple[int, int]:
         stats = self.admin.info("commandstats")
-        return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+        calls = sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+        return calls, sum(v["usec"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
 
     def take(self) -> tuple[int, int]:
-        """(round trips, server commands) since the last call; ``by_source`` splits the round trips."""
-        trips, commands = dict(TRIPS), self._server_commands()
+        """(round trips, server commands) since the last call; ``by_source`` splits the round trips,
+        ``script_usec`` is the server time of the scripts run since the last call."""
+        trips, (commands, usec) = dict(TRIPS), self._server_commands()
         self.by_source = {k: trips[k] - self._trips[k] for k in trips if trips[k] != self._trips[k]}
         out = (sum(self.by_source.values()), commands - self._commands)
-        self._trips, self._commands = trips, commands
+        self.script_usec = usec - self._script_usec
+        self._trips, self._commands, self._script_usec = trips, commands, usec
         return out
 
     def keys(self) -> list[bytes]:
@@ -447,7 +452,7 @@ def operations(saver: Any, meter: Optional[Meter], cfg: Callable[[str], dict[str
         r: dict[str, Any] = {"name": name, "n": n, "median_ms": statistics.median(times)}
         if meter:
             trips, commands = meter.take()
-            r["trips"], r["commands"] = trips / n, commands / n
+            r["trips"], r["commands"], r["script_us"] = trips / n, commands / n, meter.script_usec / n
         rows.append(r)
 
     row(OPERATIONS[0], lambda: saver.get_tuple(cfg("long")))
