@@ -106,7 +106,9 @@ async def open_saver(impl: str, url: str) -> AsyncIterator[Any]:
         import valkey.asyncio
         from langgraph.checkpoint.memory import InMemorySaver
 
-        client = valkey.asyncio.Valkey.from_url(url, max_connections=POOL)
+        # A blocking pool waits for a free connection where a plain one raises "Too many connections".
+        pool = valkey.asyncio.BlockingConnectionPool.from_url(url, max_connections=POOL)
+        client = valkey.asyncio.Valkey(connection_pool=pool)
 
         class Floor(InMemorySaver):
             async def aput(self, *args: Any, **kwargs: Any) -> Any:
@@ -122,6 +124,7 @@ async def open_saver(impl: str, url: str) -> AsyncIterator[Any]:
             yield Floor()
         finally:
             await client.aclose()
+            await pool.disconnect()
     elif impl == "published-aws":
         # langgraph-checkpoint-aws 1.2.6: from_conn_string(conn_string, *, ttl_seconds, serde,
         # pool_size=10, **kwargs) builds AsyncValkey.from_url(..., max_connections=pool_size).
