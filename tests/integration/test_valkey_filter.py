@@ -129,4 +129,13 @@ def test_filter_scans_metadata_copies_not_headers(valkey_sync) -> None:  # type:
     assert calls.get("hgetall") == 1, calls
     assert calls.get("hget") == 1, calls
     assert "zrevrangebylex" not in calls, calls
+    # With a limit the index is walked newest first, and the walk stops at the limit: a
+    # recent match costs one small chunk of copies, not every copy of the thread.
+    valkey_sync.config_resetstat()
+    found = list(saver.list({"configurable": {"thread_id": "t"}}, filter={"source": "loop"}, limit=1))
+    assert [t.metadata["step"] for t in found] == [59]
+    stats = valkey_sync.info("commandstats")
+    calls = {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()}
+    assert "hgetall" not in calls, calls
+    assert calls.get("hmget") == 1 and calls.get("hget") == 1, calls
     saver.close()

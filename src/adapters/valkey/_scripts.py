@@ -227,9 +227,10 @@ else
   end
 end
 
--- A filtered listing of a member whose every checkpoint has its metadata copy reads all
--- copies in one HGETALL (far cheaper in a script than HMGET by id), and only the headers
--- of the matches. Otherwise (ids, a single id, or copies missing) it walks the index.
+-- A filtered listing without a limit, of a member whose every checkpoint has its metadata
+-- copy, reads all copies in one HGETALL (far cheaper in a script than HMGET by id), and only
+-- the headers of the matches. Otherwise (a limit, a single id, or copies missing) it walks the
+-- index newest first in growing chunks, reading copies where they exist, and stops at the limit.
 local function matched_by_copies(m)
   local copies = redis.call('HGETALL', MTA .. m)
   if #copies / 2 ~= redis.call('ZCARD', IDX .. m) then return nil end
@@ -245,7 +246,7 @@ end
 local found = {}
 for _, m in ipairs(members) do
   local matched = nil
-  if flt ~= nil and cid == '' then matched = matched_by_copies(m) end
+  if flt ~= nil and cid == '' and limit == 0 then matched = matched_by_copies(m) end
   if matched ~= nil then
     local taken = 0
     for _, id in ipairs(matched) do
@@ -272,9 +273,10 @@ for _, m in ipairs(members) do
     end
     local taken = 0
     local pos = 1
+    local size = 16
     while pos <= #ids and (limit == 0 or taken < limit) do
       local chunk = {}
-      for j = pos, math.min(pos + 99, #ids) do chunk[#chunk + 1] = ids[j] end
+      for j = pos, math.min(pos + size - 1, #ids) do chunk[#chunk + 1] = ids[j] end
       if flt == nil then
         local hs = redis.call('HMGET', HDR .. m, unpack(chunk))
         for j = 1, #chunk do
@@ -302,7 +304,8 @@ for _, m in ipairs(members) do
           end
         end
       end
-      pos = pos + 100
+      pos = pos + size
+      size = math.min(size * 2, 128)
     end
   end
 end
