@@ -248,14 +248,9 @@ for _, m in ipairs(members) do
   local matched = nil
   if flt ~= nil and cid == '' and limit == 0 then matched = matched_by_copies(m) end
   if matched ~= nil then
-    local taken = 0
     for _, id in ipairs(matched) do
-      if limit > 0 and taken >= limit then break end
       local h = redis.call('HGET', HDR .. m, id)
-      if h then
-        found[#found + 1] = {id, m, h}
-        taken = taken + 1
-      end
+      if h then found[#found + 1] = {id, m, h} end
     end
   else
     local ids
