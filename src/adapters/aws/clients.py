@@ -6,7 +6,14 @@ from typing import Any, Optional
 
 from botocore.config import Config
 
-__all__ = ["build_client", "merged_boto_config", "USER_AGENT_EXTRA", "DEFAULT_RETRIES"]
+__all__ = [
+    "build_client",
+    "merged_boto_config",
+    "is_async_session",
+    "open_async_client",
+    "USER_AGENT_EXTRA",
+    "DEFAULT_RETRIES",
+]
 
 USER_AGENT_EXTRA = "langgraph-checkpoint-aws-hex"
 
@@ -76,3 +83,39 @@ def build_client(
         endpoint_url=endpoint_url,
         config=merged_boto_config(boto_config, s3_path_style=path_style),
     )
+
+
+def is_async_session(session: Any) -> bool:
+    """Whether ``session`` is an aioboto3 or an aiobotocore session (duck-typed: neither is imported)."""
+    module = type(session).__module__ or ""
+    return module.startswith(("aioboto3", "aiobotocore"))
+
+
+async def open_async_client(
+    session: Any,
+    service_name: str,
+    *,
+    region_name: Optional[str],
+    endpoint_url: Optional[str],
+    boto_config: Optional[Config],
+    pool_size: int,
+    s3_path_style: bool = False,
+) -> tuple[Any, Any]:
+    """An aiobotocore client from an aioboto3 ``Session`` or an aiobotocore ``AioSession``, and the
+    context manager that closes it (``await cm.__aexit__(None, None, None)``).
+
+    ``pool_size`` connections is a default: the user's ``boto_config`` wins, merged over
+    the library's defaults as ``merged_boto_config`` does.
+    """
+    pool = Config(max_pool_connections=pool_size)
+    user = pool.merge(boto_config) if boto_config is not None else pool
+    kwargs = {
+        "region_name": region_name,
+        "endpoint_url": endpoint_url,
+        "config": merged_boto_config(user, s3_path_style=s3_path_style),
+    }
+    if hasattr(session, "create_client"):  # aiobotocore AioSession
+        cm = session.create_client(service_name, **kwargs)
+    else:  # aioboto3.Session
+        cm = session.client(service_name, **kwargs)
+    return await cm.__aenter__(), cm

@@ -21,7 +21,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Collection, Generator, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any, Optional, TypeVar
 
 import attrs
@@ -38,13 +38,13 @@ from ...domain.models import (
     ThreadKey,
 )
 from ...domain.ports import BlobRef
+from ..aws.plans import Plan, in_parallel
 from . import _layout as L
 
 __all__ = ["Req", "Lock", "Unlock", "Plan", "SessionPlans", "REGISTRY_LOCK", "in_parallel", "Round", "LockBook"]
 
 T = TypeVar("T")
 
-Plan = Generator[list[Any], list[Any], T]
 
 _PAGE = 1000
 _MAX_METADATA_KEYS = 50
@@ -84,32 +84,6 @@ class Unlock:
     """Release the driver's lock ``key`` (answer None; nothing when not held)."""
 
     key: Hashable
-
-
-def in_parallel(plans: Sequence[Plan[Any]]) -> Plan[list[Any]]:
-    """Plans side by side: each round merges the next round of every plan not yet done; their values, in order."""
-    values: list[Any] = [None] * len(plans)
-    rounds: dict[int, list[Any]] = {}
-
-    def advance(i: int, answers: Optional[list[Any]]) -> None:
-        try:
-            rounds[i] = next(plans[i]) if answers is None else plans[i].send(answers)
-        except StopIteration as done:
-            rounds.pop(i, None)
-            values[i] = done.value
-
-    for i in range(len(plans)):
-        advance(i, None)
-    while rounds:
-        running = sorted(rounds)
-        merged = [op for i in running for op in rounds[i]]
-        answers = yield merged
-        start = 0
-        for i in running:
-            size = len(rounds[i])
-            advance(i, list(answers[start : start + size]))
-            start += size
-    return values
 
 
 class LockBook:

@@ -64,25 +64,15 @@ in the same rounds, and read and write the same layout.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
 from botocore.exceptions import ClientError
 
 from ...domain.errors import ConfigurationError
-from ...domain.models import (
-    ChannelBlob,
-    CheckpointKey,
-    CheckpointQuery,
-    CheckpointRecord,
-    StoredCheckpoint,
-    StoredWrite,
-    ThreadData,
-    ThreadKey,
-)
-from ...domain.ports import BlobRef
 from ..aws import AwsResource, ServiceErrors, error_code, translate_errors
+from ..aws.plans import PlanDrivenRepository
 from ._plans import REGISTRY_LOCK, LockBook, Plan, Req, Round, SessionPlans, op_names
 
 __all__ = [
@@ -128,8 +118,17 @@ def expected_code(req: Req, exc: ClientError) -> str:
     raise exc
 
 
-class BedrockSessionCheckpointRepository:
+class BedrockSessionCheckpointRepository(PlanDrivenRepository):
     """``CheckpointRepository`` (with ``AncestryReader``, ``ThreadTransfer`` and ``ThreadLister``) on Bedrock sessions.
+
+    The port methods come from ``PlanDrivenRepository``: every one is a plan of
+    ``SessionPlans`` run here, each round's calls on a thread pool. Pruning and
+    deleting checkpoints or blobs rewrite the thread into a new session
+    (``create_missing_sessions`` only). ``list_threads`` gives the registry's
+    entries, or every session of the account in the default mode.
+    ``export_thread`` gives every checkpoint with the blobs it reads, in
+    checkpoint order, so ``import_thread`` reads a copy back exactly as its
+    source, even where two checkpoints disagree on a version.
 
     Args:
         client: a boto3 ``bedrock-agent-runtime`` client.
@@ -215,60 +214,3 @@ class BedrockSessionCheckpointRepository:
         finally:
             for key in book.held():
                 self._lock_of(key).release()
-
-    # -- CheckpointRepository ------------------------------------------------------------
-    def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
-        self.run(self.plans.put_checkpoint(checkpoint, blobs))
-
-    def put_writes(self, writes: Sequence[StoredWrite]) -> None:
-        if writes:
-            self.run(self.plans.put_writes(writes))
-
-    def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
-        found: Optional[CheckpointRecord] = self.run(self.plans.get_checkpoint(key))
-        return found
-
-    def list_checkpoints(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
-        yield from self.run(self.plans.list_checkpoints(query))
-
-    def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
-        self.run(self.plans.delete_thread(thread_id, actor_id))
-
-    # -- pruning: a thread is rewritten into a new session (``create_missing_sessions`` only) --
-    def prune(self, thread: ThreadKey, checkpoint_ns: str, keep_ids: Collection[str]) -> None:
-        """Keep only ``keep_ids`` in ``checkpoint_ns`` (the thread moves to a new session)."""
-        self.run(self.plans.prune(thread, checkpoint_ns, keep_ids))
-
-    def delete_checkpoints(self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]) -> None:
-        """Delete checkpoints and their writes (the thread moves to a new session)."""
-        self.run(self.plans.delete_checkpoints(thread, checkpoint_ns, checkpoint_ids))
-
-    def delete_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> None:
-        """Delete channel blobs (the thread moves to a new session)."""
-        self.run(self.plans.delete_blobs(thread, checkpoint_ns, refs))
-
-    # -- capabilities ------------------------------------------------------------------
-    def list_threads(self) -> Iterator[ThreadKey]:
-        """Every thread: the registry's entries, or every session of the account (default mode)."""
-        yield from self.run(self.plans.list_threads())
-
-    def scan_checkpoints(self, thread: ThreadKey, checkpoint_ns: Optional[str] = None) -> Iterable[StoredCheckpoint]:
-        found: list[StoredCheckpoint] = self.run(self.plans.scan_checkpoints(thread, checkpoint_ns))
-        return found
-
-    def get_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> dict[BlobRef, ChannelBlob]:
-        found: dict[BlobRef, ChannelBlob] = self.run(self.plans.get_blobs(thread, checkpoint_ns, refs))
-        return found
-
-    def get_writes(self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]) -> dict[str, list[StoredWrite]]:
-        found: dict[str, list[StoredWrite]] = self.run(self.plans.get_writes(thread, checkpoint_ns, checkpoint_ids))
-        return found
-
-    def export_thread(self, thread: ThreadKey) -> ThreadData:
-        """Every checkpoint with the blobs it reads, in checkpoint order (``import_thread`` reads them back
-        per checkpoint, so a copy reads exactly as its source, even where two checkpoints disagree on a version)."""
-        data: ThreadData = self.run(self.plans.export_thread(thread))
-        return data
-
-    def import_thread(self, data: ThreadData) -> None:
-        self.run(self.plans.import_thread(data))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Generator, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Optional, TypeVar, Union
 
 import attrs
@@ -32,6 +32,7 @@ from ...domain.models import (
 )
 from ...domain.policies import metadata_matches, plan_prune
 from ...domain.ports import BlobRef
+from ..aws.plans import Plan, in_parallel
 from ._layout import HEAD, Layout, decomp, looks_published, published_format_error, thread_of_segment, uninv
 from ._records import (
     decode_blob,
@@ -102,34 +103,6 @@ class Page:
     prefixes: tuple[str, ...] = ()
     token: Optional[str] = None
 
-
-Plan = Generator[list[Any], list[Any], T]
-
-
-def in_parallel(plans: Sequence[Plan[Any]]) -> Plan[list[Any]]:
-    """Run plans side by side: each round holds the requests of every plan still running."""
-    results: list[Any] = [None] * len(plans)
-    pending: dict[int, list[Any]] = {}
-    for i, plan in enumerate(plans):
-        try:
-            pending[i] = next(plan)
-        except StopIteration as done:
-            results[i] = done.value
-    while pending:
-        order = list(pending)
-        merged = [op for i in order for op in pending[i]]
-        answers = yield merged
-        pos = 0
-        nxt: dict[int, list[Any]] = {}
-        for i in order:
-            n = len(pending[i])
-            try:
-                nxt[i] = plans[i].send(answers[pos : pos + n])
-            except StopIteration as done:
-                results[i] = done.value
-            pos += n
-        pending = nxt
-    return results
 
 
 def _chunks(items: Sequence[T], size: int) -> list[list[T]]:

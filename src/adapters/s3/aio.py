@@ -13,26 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any, Optional
 
 from botocore.exceptions import ClientError
 
 from ...domain.errors import ConfigurationError, NotFoundError
-from ...domain.models import (
-    ChannelBlob,
-    CheckpointKey,
-    CheckpointQuery,
-    CheckpointRecord,
-    StoredCheckpoint,
-    StoredWrite,
-    ThreadData,
-    ThreadKey,
-)
 from ...domain.policies import RetryPolicy
-from ...domain.ports import BlobRef
 from ..aws import MAX_STALLED_ROUNDS, AwsResource, UnprocessedItemsError, error_code, translate_errors
-from ..aws.clients import merged_boto_config
+from ..aws.clients import is_async_session, open_async_client
+from ..aws.plans import AsyncPlanDrivenRepository
 from ._layout import Layout
 from ._plans import Delete, Get, ListKeys, Plan, Plans, Put
 from .checkpoints import (
@@ -50,13 +39,7 @@ from .checkpoints import (
 __all__ = ["AsyncS3CheckpointRepository", "is_async_session"]
 
 
-def is_async_session(session: Any) -> bool:
-    """Whether ``session`` is an aioboto3 or an aiobotocore session (duck-typed: neither is imported)."""
-    module = type(session).__module__ or ""
-    return module.startswith(("aioboto3", "aiobotocore"))
-
-
-class AsyncS3CheckpointRepository:
+class AsyncS3CheckpointRepository(AsyncPlanDrivenRepository):
     """``AsyncCheckpointRepository`` (and its capability twins) on an aiobotocore S3 client.
 
     Args:
@@ -118,17 +101,11 @@ class AsyncS3CheckpointRepository:
             self._loop = loop
         async with self._open_lock:
             if self._client is None:
-                # Our pool size is a default: the user's Config wins.
-                pool = _pool_config(self.max_concurrency)
-                user = pool.merge(self.boto_config) if self.boto_config is not None else pool
-                config = merged_boto_config(user, s3_path_style=self.endpoint_url is not None)
-                kwargs = {"region_name": self.region_name, "endpoint_url": self.endpoint_url, "config": config}
-                if hasattr(self.session, "create_client"):  # aiobotocore AioSession
-                    cm = self.session.create_client("s3", **kwargs)
-                else:  # aioboto3.Session
-                    cm = self.session.client("s3", **kwargs)
-                client = await cm.__aenter__()
-                self._client_cm = cm
+                client, self._client_cm = await open_async_client(
+                    self.session, "s3", region_name=self.region_name, endpoint_url=self.endpoint_url,
+                    boto_config=self.boto_config, pool_size=self.max_concurrency,
+                    s3_path_style=self.endpoint_url is not None,
+                )
                 meta = getattr(client, "meta", None)
                 self.resource = AwsResource(
                     S3_CHECKPOINT_ERRORS,
@@ -258,63 +235,3 @@ class AsyncS3CheckpointRepository:
                 if moved is not None:
                     raise moved from exc
                 raise
-
-    # -- AsyncCheckpointRepository --------------------------------------------------------------------
-    async def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
-        await self.run(self.plans.put_checkpoint(checkpoint, blobs))
-
-    async def put_writes(self, writes: Sequence[StoredWrite]) -> None:
-        if writes:
-            await self.run(self.plans.put_writes(writes))
-
-    async def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
-        result: Optional[CheckpointRecord] = await self.run(self.plans.get_checkpoint(key))
-        return result
-
-    async def list_checkpoints(self, query: CheckpointQuery) -> AsyncIterator[CheckpointRecord]:
-        for record in await self.run(self.plans.list_checkpoints(query)):
-            yield record
-
-    async def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
-        await self.run(self.plans.delete_thread(thread_id, actor_id))
-
-    # -- capabilities ----------------------------------------------------------------------------------
-    async def scan_checkpoints(self, thread: ThreadKey, checkpoint_ns: Optional[str] = None) -> list[StoredCheckpoint]:
-        headers: list[StoredCheckpoint] = await self.run(self.plans.scan_checkpoints(thread, checkpoint_ns))
-        return headers
-
-    async def get_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> dict[BlobRef, ChannelBlob]:
-        found: dict[BlobRef, ChannelBlob] = await self.run(self.plans.get_blobs(thread, checkpoint_ns, refs))
-        return found
-
-    async def get_writes(
-        self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]
-    ) -> dict[str, list[StoredWrite]]:
-        found: dict[str, list[StoredWrite]] = await self.run(self.plans.get_writes(thread, checkpoint_ns, checkpoint_ids))
-        return found
-
-    async def delete_checkpoints(self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]) -> None:
-        await self.run(self.plans.delete_checkpoints(thread, checkpoint_ns, checkpoint_ids))
-
-    async def delete_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> None:
-        await self.run(self.plans.delete_blobs(thread, checkpoint_ns, refs))
-
-    async def prune(self, thread: ThreadKey, checkpoint_ns: str, keep_ids: Collection[str]) -> None:
-        await self.run(self.plans.prune(thread, checkpoint_ns, keep_ids))
-
-    async def list_threads(self) -> AsyncIterator[ThreadKey]:
-        for thread in await self.run(self.plans.list_threads()):
-            yield thread
-
-    async def export_thread(self, thread: ThreadKey) -> ThreadData:
-        data: ThreadData = await self.run(self.plans.export_thread(thread))
-        return data
-
-    async def import_thread(self, data: ThreadData) -> None:
-        await self.run(self.plans.import_thread(data))
-
-
-def _pool_config(size: int) -> Any:
-    from botocore.config import Config
-
-    return Config(max_pool_connections=size)

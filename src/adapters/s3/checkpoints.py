@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 import attrs
@@ -59,18 +59,11 @@ from botocore.exceptions import ClientError
 
 from ...domain.errors import BackendError, NotFoundError
 from ...domain.models import (
-    ChannelBlob,
-    CheckpointKey,
-    CheckpointQuery,
-    CheckpointRecord,
-    StoredCheckpoint,
-    StoredWrite,
-    ThreadData,
     ThreadKey,
 )
 from ...domain.policies import RetryPolicy
-from ...domain.ports import BlobRef
 from ..aws import S3_ERRORS, TRANSIENT_CODES, AwsResource, drain, error_code, operation_name, translate_errors
+from ..aws.plans import PlanDrivenRepository
 from ._layout import Layout
 from ._plans import Delete, Get, ListKeys, Page, Plan, Plans, Put
 
@@ -144,7 +137,7 @@ def head_bucket_error(resource: AwsResource, exc: ClientError) -> Optional[NotFo
     )
 
 
-class S3CheckpointRepository:
+class S3CheckpointRepository(PlanDrivenRepository):
     """A CheckpointRepository on one S3 bucket prefix (see the module docstring for layout and costs).
 
     Besides the core port it offers ``AncestryReader``, ``CheckpointPruner``,
@@ -322,63 +315,8 @@ class S3CheckpointRepository:
                     raise moved from exc
                 raise
 
-    # -- CheckpointRepository ----------------------------------------------------------------------
-    def put_checkpoint(self, checkpoint: StoredCheckpoint, blobs: Sequence[ChannelBlob]) -> None:
-        self.run(self.plans.put_checkpoint(checkpoint, blobs))
-
-    def put_writes(self, writes: Sequence[StoredWrite]) -> None:
-        if writes:
-            self.run(self.plans.put_writes(writes))
-
-    def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
-        result: Optional[CheckpointRecord] = self.run(self.plans.get_checkpoint(key))
-        return result
-
-    def list_checkpoints(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
-        records: list[CheckpointRecord] = self.run(self.plans.list_checkpoints(query))
-        return iter(records)
-
-    def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
-        self.run(self.plans.delete_thread(thread_id, actor_id))
-
-    # -- AncestryReader ----------------------------------------------------------------------------
-    def scan_checkpoints(self, thread: ThreadKey, checkpoint_ns: Optional[str] = None) -> Iterator[StoredCheckpoint]:
-        headers: list[StoredCheckpoint] = self.run(self.plans.scan_checkpoints(thread, checkpoint_ns))
-        return iter(headers)
-
-    def get_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> dict[BlobRef, ChannelBlob]:
-        found: dict[BlobRef, ChannelBlob] = self.run(self.plans.get_blobs(thread, checkpoint_ns, refs))
-        return found
-
-    def get_writes(self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]) -> dict[str, list[StoredWrite]]:
-        found: dict[str, list[StoredWrite]] = self.run(self.plans.get_writes(thread, checkpoint_ns, checkpoint_ids))
-        return found
-
-    # -- deletes, CheckpointPruner -------------------------------------------------------------
-    def delete_checkpoints(self, thread: ThreadKey, checkpoint_ns: str, checkpoint_ids: Sequence[str]) -> None:
-        """Delete checkpoint headers and their writes."""
-        self.run(self.plans.delete_checkpoints(thread, checkpoint_ns, checkpoint_ids))
-
-    def delete_blobs(self, thread: ThreadKey, checkpoint_ns: str, refs: Sequence[BlobRef]) -> None:
-        """Delete channel blobs by ``(channel, version)``; missing ones are ignored."""
-        self.run(self.plans.delete_blobs(thread, checkpoint_ns, refs))
-
-    def prune(self, thread: ThreadKey, checkpoint_ns: str, keep_ids: Collection[str]) -> None:
-        self.run(self.plans.prune(thread, checkpoint_ns, keep_ids))
-
-    # -- ThreadLister, ThreadTransfer ---------------------------------------------------------------
-    def list_threads(self) -> Iterator[ThreadKey]:
-        threads: list[ThreadKey] = self.run(self.plans.list_threads())
-        return iter(threads)
-
+    # -- the ports come from PlanDrivenRepository; S3 also lists a thread's namespaces -------------
     def list_namespaces(self, thread: ThreadKey) -> list[str]:
         """The namespaces of a thread that hold checkpoints (one delimiter LIST per 1,000)."""
         found: list[str] = self.run(self.plans.namespaces(thread))
         return found
-
-    def export_thread(self, thread: ThreadKey) -> ThreadData:
-        data: ThreadData = self.run(self.plans.export_thread(thread))
-        return data
-
-    def import_thread(self, data: ThreadData) -> None:
-        self.run(self.plans.import_thread(data))
