@@ -15,6 +15,7 @@ from .models import StoredCheckpoint
 __all__ = [
     "PayloadPolicy",
     "metadata_matches",
+    "is_plain_json",
     "validate_metadata_filter",
     "item_matches",
     "validate_item_filter",
@@ -85,6 +86,22 @@ def _non_finite(value: Any) -> Optional[float]:
             if found is not None:
                 return found
     return None
+
+
+def is_plain_json(value: Any) -> bool:
+    """Whether ``value`` is exactly JSON: str, int, bool, None, finite float, lists and str-keyed
+    dicts of those. Metadata that is JSON is stored as it is; other metadata gets a typed copy beside its
+    JSON projection (which backends filter on)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and is_plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(is_plain_json(v) for v in value)
+    return False
 
 
 def metadata_matches(metadata: Mapping[str, Any], flt: Mapping[str, Any]) -> bool:

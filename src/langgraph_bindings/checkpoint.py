@@ -38,7 +38,7 @@ from ..domain.models import (
     StoredWrite,
     ThreadKey,
 )
-from ..domain.policies import validate_metadata_filter
+from ..domain.policies import is_plain_json, validate_metadata_filter
 
 if TYPE_CHECKING:
     from ..container import PersistenceContainer
@@ -64,23 +64,9 @@ def _json_projection(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], bool]
     not a ``str``): when it fails, the saver keeps a typed copy, and that copy
     is what reads return.
     """
-    if _plain_json(metadata):
+    if is_plain_json(metadata):
         return dict(metadata), True  # the common case: nothing to convert, nothing lost
     return _lossy_projection(metadata)
-
-
-def _plain_json(value: Any) -> bool:
-    """Whether ``value`` is exactly JSON: str, int, bool, None, finite float, lists and str-keyed dicts of those."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
-    if kind is float:
-        return math.isfinite(value)
-    if kind is dict:
-        return all(type(k) is str and _plain_json(v) for k, v in value.items())
-    if kind is list:
-        return all(_plain_json(v) for v in value)
-    return False
 
 
 def _lossy_projection(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:

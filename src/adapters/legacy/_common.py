@@ -34,7 +34,7 @@ from ...domain.models import (
     StoredWrite,
     ThreadKey,
 )
-from ...domain.policies import metadata_matches
+from ...domain.policies import is_plain_json, metadata_matches
 
 __all__ = [
     "AWS_FORMAT",
@@ -200,19 +200,6 @@ def split_envelope(type_tag: str, data: bytes, what: str) -> tuple[SplitCheckpoi
     return split_value(tag, checkpoint, what), metadata, typed
 
 
-def _plain_json(value: Any) -> bool:
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
-    if kind is float:
-        return math.isfinite(value)
-    if kind is dict:
-        return all(type(k) is str and _plain_json(v) for k, v in value.items())
-    if kind is list:
-        return all(_plain_json(v) for v in value)
-    return False
-
-
 def _project(value: Any) -> Any:
     """A strict-JSON stand-in for a value that is not plain JSON (what backends filter on)."""
     if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
@@ -232,7 +219,7 @@ def metadata_from_value(value: Any, what: str, type_tag: str = "msgpack") -> tup
     """Metadata decoded from a payload: the plain-JSON projection, and a typed copy when it is not exact."""
     if not isinstance(value, dict):
         raise CorruptRecordError(f"{what}: metadata is a {type(value).__name__}, not a map")
-    if _plain_json(value):
+    if is_plain_json(value):
         return dict(value), None
     typed = (
         Payload("msgpack", _encode_msgpack(value))
@@ -269,7 +256,7 @@ def metadata_from_json(raw: bytes, what: str, *, revived: bool) -> tuple[dict[st
         raise CorruptRecordError(f"{what}: metadata is a {type(value).__name__}, not a map")
     if revived and _has_lc_objects(value):
         return _project(value), Payload("json", bytes(raw))
-    if _plain_json(value):
+    if is_plain_json(value):
         return value, None
     return _project(value), Payload("msgpack", _encode_msgpack(value))
 
