@@ -13,12 +13,13 @@ so what a JsonPlusSerializer reads from the parts is what it read from the whole
 
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Callable, Optional, TypeVar
 
 import ormsgpack
@@ -27,6 +28,7 @@ from ...domain.errors import CorruptRecordError, UnsupportedOperationError
 from ...domain.models import (
     EMPTY_PAYLOAD,
     ChannelBlob,
+    CheckpointKey,
     CheckpointQuery,
     CheckpointRecord,
     Payload,
@@ -41,6 +43,7 @@ __all__ = [
     "S3_FORMAT",
     "SPECIAL_WRITE_IDX",
     "ReadOnlyRepository",
+    "IdPagedReader",
     "SplitCheckpoint",
     "split_checkpoint",
     "split_envelope",
@@ -386,3 +389,56 @@ class ReadOnlyRepository:
 
     def delete_thread(self, thread_id: str, actor_id: Optional[str] = None) -> None:
         raise self._refuse("delete_thread")
+
+
+class IdPagedReader(ReadOnlyRepository, abc.ABC):
+    """The read half of the core port for layouts that list a namespace's checkpoint ids
+    first and then fetch records by id, ``page_size`` ids a call (newest first)."""
+
+    page_size = 16
+
+    @abc.abstractmethod
+    def _ids(self, thread: ThreadKey, ns: str) -> list[str]:
+        """The checkpoint ids of a thread's namespace (any order)."""
+
+    @abc.abstractmethod
+    def _fetch(self, thread: ThreadKey, pairs: Sequence[tuple[str, str]], with_writes: bool) -> list[CheckpointRecord]:
+        """The records of ``(namespace, checkpoint id)`` pairs found, with their writes when asked."""
+
+    @abc.abstractmethod
+    def _namespaces(self, thread: ThreadKey) -> list[str]:
+        """The namespaces of a thread that hold checkpoints."""
+
+    @abc.abstractmethod
+    def list_threads(self) -> Iterator[ThreadKey]:
+        """Every thread of the layout."""
+
+    def _thread(self, thread: ThreadKey) -> ThreadKey:
+        """The thread as this layout keys it (a hook: the identity here)."""
+        return thread
+
+    def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
+        thread = self._thread(key.thread)
+        if key.checkpoint_id is not None:
+            found = self._fetch(thread, [(key.checkpoint_ns, key.checkpoint_id)], True)
+            return found[0] if found else None
+        for page in chunked(sorted(self._ids(thread, key.checkpoint_ns), reverse=True), self.page_size):
+            found = self._fetch(thread, [(key.checkpoint_ns, cid) for cid in page], True)
+            if found:
+                return found[0]
+        return None
+
+    def list_checkpoints(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
+        threads = [self._thread(query.thread)] if query.thread is not None else list(self.list_threads())
+        for thread in threads:
+            namespaces = [query.checkpoint_ns] if query.checkpoint_ns is not None else self._namespaces(thread)
+            pairs = sorted(
+                ((ns, cid) for ns in namespaces for cid in self._ids(thread, ns) if wanted(cid, ns, query)),
+                key=lambda p: p[1],
+                reverse=True,
+            )
+            yield from filter_records(self._pages(thread, pairs, not query.headers_only), query)
+
+    def _pages(self, thread: ThreadKey, pairs: Sequence[tuple[str, str]], with_writes: bool) -> Iterator[CheckpointRecord]:
+        for page in chunked(pairs, self.page_size):
+            yield from self._fetch(thread, page, with_writes)

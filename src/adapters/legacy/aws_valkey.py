@@ -50,8 +50,6 @@ from ...domain.errors import (
     PersistenceError,
 )
 from ...domain.models import (
-    CheckpointKey,
-    CheckpointQuery,
     CheckpointRecord,
     Payload,
     StoredWrite,
@@ -59,18 +57,16 @@ from ...domain.models import (
 )
 from ._common import (
     AWS_FORMAT,
-    ReadOnlyRepository,
+    IdPagedReader,
     chunked,
     decode_b64,
     decode_json,
-    filter_records,
     metadata_from_json,
     metadata_from_payload,
     number_writes,
     ordered,
     split_checkpoint,
     stored_checkpoint,
-    wanted,
 )
 
 __all__ = ["LegacyValkeyRepository", "LegacyAgentCoreValkeyRepository", "agentcore_session_id", "glob_escape"]
@@ -102,8 +98,10 @@ def _unique(ids: Sequence[Any]) -> list[str]:
     return list(dict.fromkeys(_text(i) for i in ids))
 
 
-class _ValkeyReader(ReadOnlyRepository, abc.ABC):
+class _ValkeyReader(IdPagedReader):
     """Client calls with valkey-py errors translated, shared by both readers."""
+
+    page_size = _PAGE
 
     def __init__(self, client: Any, *, prefix: str = "", scan_count: int = 1000) -> None:
         self.client = client
@@ -158,44 +156,6 @@ class _ValkeyReader(ReadOnlyRepository, abc.ABC):
         """Every thread with checkpoints: one SCAN MATCH over the keyspace (the layout indexes no threads)."""
         self._index = self._build_index()
         yield from sorted(self._index, key=lambda t: (t.thread_id, t.actor_id or ""))
-
-    # -- reads shared by both layouts ---------------------------------------------------------
-    @abc.abstractmethod
-    def _ids(self, thread: ThreadKey, ns: str) -> list[str]:
-        """The checkpoint ids of a thread's namespace, newest first."""
-
-    @abc.abstractmethod
-    def _fetch(self, thread: ThreadKey, pairs: Sequence[tuple[str, str]], with_writes: bool) -> list[CheckpointRecord]:
-        """The records of ``(namespace, checkpoint id)`` pairs, with their writes when asked."""
-
-    def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
-        thread = self._thread(key.thread)
-        if key.checkpoint_id is not None:
-            found = self._fetch(thread, [(key.checkpoint_ns, key.checkpoint_id)], True)
-            return found[0] if found else None
-        for page in chunked(sorted(self._ids(thread, key.checkpoint_ns), reverse=True), _PAGE):
-            found = self._fetch(thread, [(key.checkpoint_ns, cid) for cid in page], True)
-            if found:
-                return found[0]
-        return None
-
-    def list_checkpoints(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
-        threads = [self._thread(query.thread)] if query.thread is not None else list(self.list_threads())
-        for thread in threads:
-            namespaces = [query.checkpoint_ns] if query.checkpoint_ns is not None else self._namespaces(thread)
-            pairs = sorted(
-                ((ns, cid) for ns in namespaces for cid in self._ids(thread, ns) if wanted(cid, ns, query)),
-                key=lambda p: p[1],
-                reverse=True,
-            )
-            yield from filter_records(self._pages(thread, pairs, not query.headers_only), query)
-
-    def _pages(self, thread: ThreadKey, pairs: Sequence[tuple[str, str]], with_writes: bool) -> Iterator[CheckpointRecord]:
-        for page in chunked(pairs, _PAGE):
-            yield from self._fetch(thread, page, with_writes)
-
-    def _thread(self, thread: ThreadKey) -> ThreadKey:
-        return thread
 
 
 class LegacyValkeyRepository(_ValkeyReader):

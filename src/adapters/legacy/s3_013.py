@@ -31,8 +31,6 @@ from typing import Any, Optional
 
 from ...domain.errors import ConfigurationError, InvalidInputError
 from ...domain.models import (
-    CheckpointKey,
-    CheckpointQuery,
     CheckpointRecord,
     Payload,
     StoredWrite,
@@ -41,23 +39,19 @@ from ...domain.models import (
 from ..aws import S3_ERRORS, S3_LIST_PAGES, AwsResource, error_code, pages, translate_errors
 from ._common import (
     S3_FORMAT,
-    ReadOnlyRepository,
-    chunked,
+    IdPagedReader,
     decode_b64,
     decode_json,
-    filter_records,
     metadata_from_json,
     ordered,
     split_checkpoint,
     stored_checkpoint,
-    wanted,
 )
 
 __all__ = ["LegacyS3Repository", "DEFAULT_NS", "normalise_prefix"]
 
 DEFAULT_NS = "__default__"
 _SUFFIX = ".json"
-_PAGE = 16
 
 
 def normalise_prefix(prefix: Optional[str]) -> str:
@@ -77,7 +71,7 @@ def _ns_of(segment: str) -> str:
 
 
 
-class LegacyS3Repository(ReadOnlyRepository):
+class LegacyS3Repository(IdPagedReader):
     """Reads the threads a langgraph-checkpoint-s3 0.1 ``S3CheckpointSaver`` stored (read-only).
 
     Implements the read half of ``CheckpointRepository`` and ``ThreadLister``;
@@ -91,6 +85,7 @@ class LegacyS3Repository(ReadOnlyRepository):
     """
 
     source_name = "a langgraph-checkpoint-s3 0.1 S3CheckpointSaver bucket"
+    page_size = 16  # checkpoints fetched in parallel per call
     format_name = S3_FORMAT
 
     def __init__(self, client: Any, bucket_name: str, *, prefix: str = "checkpoints/", max_workers: int = 8) -> None:
@@ -211,32 +206,6 @@ class LegacyS3Repository(ReadOnlyRepository):
                 continue
             records.append(CheckpointRecord(header, split.blobs, self._writes(thread, ns, cid)))
         return records
-
-    # -- the read port ------------------------------------------------------------------------
-    def get_checkpoint(self, key: CheckpointKey) -> Optional[CheckpointRecord]:
-        if key.checkpoint_id is not None:
-            found = self._fetch(key.thread, [(key.checkpoint_ns, key.checkpoint_id)], True)
-            return found[0] if found else None
-        for page in chunked(sorted(self._ids(key.thread, key.checkpoint_ns), reverse=True), _PAGE):
-            found = self._fetch(key.thread, [(key.checkpoint_ns, cid) for cid in page], True)
-            if found:
-                return found[0]
-        return None
-
-    def list_checkpoints(self, query: CheckpointQuery) -> Iterator[CheckpointRecord]:
-        threads = [query.thread] if query.thread is not None else list(self.list_threads())
-        for thread in threads:
-            namespaces = [query.checkpoint_ns] if query.checkpoint_ns is not None else self._namespaces(thread)
-            pairs = sorted(
-                ((ns, cid) for ns in namespaces for cid in self._ids(thread, ns) if wanted(cid, ns, query)),
-                key=lambda p: p[1],
-                reverse=True,
-            )
-            yield from filter_records(self._pages(thread, pairs, not query.headers_only), query)
-
-    def _pages(self, thread: ThreadKey, pairs: Sequence[tuple[str, str]], with_writes: bool) -> Iterator[CheckpointRecord]:
-        for page in chunked(pairs, _PAGE):
-            yield from self._fetch(thread, page, with_writes)
 
     def list_threads(self) -> Iterator[ThreadKey]:
         """Every thread directory under ``checkpoints/``: ListObjectsV2 with delimiter, 1,000 a call."""
