@@ -76,28 +76,12 @@ class AgentCoreMemorySaver(ActorCarrier, RepositorySaver):
             raise ConfigurationError("AgentCoreMemorySaver: pass config or boto_config, not both")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError(f"AgentCoreMemorySaver: max_retries must be an int >= 0, got {max_retries!r}")
-        unknown = sorted(set(boto3_kwargs) - _BOTO_CLIENT_KWARGS)
-        if unknown:
-            raise ConfigurationError(
-                f"AgentCoreMemorySaver: unknown argument {unknown[0]!r} "
-                f"(boto3 arguments accepted: {', '.join(sorted(_BOTO_CLIENT_KWARGS))})"
-            )
-        if boto3_kwargs and session is None:
-            import boto3
-
-            session = boto3.session.Session(region_name=region_name, **boto3_kwargs)
+        section = agentcore_section(
+            "AgentCoreMemorySaver", memory_id, region_name=region_name, session=session, endpoint_url=endpoint_url,
+            boto_config=config or boto_config, client=client, max_retries=max_retries,
+            initial_backoff=initial_backoff, max_backoff=max_backoff, boto3_kwargs=boto3_kwargs,
+        )
         self.default_actor_id = _check_actor(default_actor_id)
-        section: dict[str, Any] = {
-            "memory_id": memory_id,
-            "region_name": region_name,
-            "endpoint_url": endpoint_url,
-            "retry_attempts": max_retries + 1,
-            "initial_backoff": float(initial_backoff),
-            "max_backoff": float(max_backoff),
-        }
-        for name, value in (("session", session), ("boto_config", config or boto_config), ("client", client)):
-            if value is not None:
-                section[name] = value
         self._adopt(create_container({"backend": "agentcore", "agentcore": section}), serde)
 
     def _adopt(self, container: PersistenceContainer, serde: Optional[SerializerProtocol]) -> None:
@@ -118,6 +102,51 @@ class AgentCoreMemorySaver(ActorCarrier, RepositorySaver):
         saver.default_actor_id = None
         saver._adopt(container, serde)
         return saver
+
+
+def agentcore_section(
+    owner: str,
+    memory_id: str,
+    *,
+    region_name: Optional[str],
+    session: Optional[Any],
+    endpoint_url: Optional[str],
+    boto_config: Optional[Any],
+    client: Optional[Any],
+    max_retries: int,
+    initial_backoff: float,
+    max_backoff: float,
+    boto3_kwargs: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``agentcore`` options section of the saver's and the store's constructor arguments.
+
+    Credentials in ``boto3_kwargs`` build a boto3 Session when none is given.
+
+    Raises:
+        ConfigurationError: an argument boto3 does not take (named, with ``owner``).
+    """
+    unknown = sorted(set(boto3_kwargs) - _BOTO_CLIENT_KWARGS)
+    if unknown:
+        raise ConfigurationError(
+            f"{owner}: unknown argument {unknown[0]!r} "
+            f"(boto3 arguments accepted: {', '.join(sorted(_BOTO_CLIENT_KWARGS))})"
+        )
+    if boto3_kwargs and session is None:
+        import boto3
+
+        session = boto3.session.Session(region_name=region_name, **boto3_kwargs)
+    section: dict[str, Any] = {
+        "memory_id": memory_id,
+        "region_name": region_name,
+        "endpoint_url": endpoint_url,
+        "retry_attempts": int(max_retries) + 1,
+        "initial_backoff": float(initial_backoff),
+        "max_backoff": float(max_backoff),
+    }
+    for name, value in (("session", session), ("boto_config", boto_config), ("client", client)):
+        if value is not None:
+            section[name] = value
+    return section
 
 
 def _check_actor(actor_id: Optional[str]) -> Optional[str]:

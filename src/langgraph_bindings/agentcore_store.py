@@ -10,11 +10,10 @@ from langgraph.store.base import Op, PutOp, Result, TTLConfig
 
 from ..container import create_container
 from ..domain.errors import ConfigurationError
+from .agentcore import agentcore_section
 from .store import RepositoryStore
 
 __all__ = ["AgentCoreMemoryStore"]
-
-_BOTO_CLIENT_KWARGS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "profile_name"})
 
 
 class AgentCoreMemoryStore(RepositoryStore):
@@ -71,24 +70,11 @@ class AgentCoreMemoryStore(RepositoryStore):
                 "AgentCoreMemoryStore: index is not supported: AgentCore Memory embeds records itself; "
                 "search with query= instead"
             )
-        unknown = sorted(set(boto3_kwargs) - _BOTO_CLIENT_KWARGS)
-        if unknown:
-            raise ConfigurationError(f"AgentCoreMemoryStore: unknown argument {unknown[0]!r}")
-        if boto3_kwargs and session is None:
-            import boto3
-
-            session = boto3.session.Session(region_name=region_name, **boto3_kwargs)
-        section: dict[str, Any] = {
-            "memory_id": memory_id,
-            "region_name": region_name,
-            "endpoint_url": endpoint_url,
-            "retry_attempts": int(max_retries) + 1,
-            "initial_backoff": float(initial_backoff),
-            "max_backoff": float(max_backoff),
-        }
-        for name, value in (("session", session), ("boto_config", config or boto_config), ("client", client)):
-            if value is not None:
-                section[name] = value
+        section = agentcore_section(
+            "AgentCoreMemoryStore", memory_id, region_name=region_name, session=session, endpoint_url=endpoint_url,
+            boto_config=config or boto_config, client=client, max_retries=max_retries,
+            initial_backoff=initial_backoff, max_backoff=max_backoff, boto3_kwargs=boto3_kwargs,
+        )
         container = create_container({"backend": "agentcore", "agentcore": section})
         self.memory_id = memory_id
         super().__init__(container.store_service(), ttl=ttl, container=container)

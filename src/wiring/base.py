@@ -23,7 +23,7 @@ from dependency_injector import containers, providers, resources
 from ..domain.policies import RetryPolicy
 from .options import PersistenceOptions
 
-__all__ = ["BackendContainer", "StoreBackend", "CacheBackend", "ExecutorResource", "retry_policy"]
+__all__ = ["BackendContainer", "StoreBackend", "CacheBackend", "ExecutorResource", "retry_policy", "is_async_section"]
 
 
 class ExecutorResource(resources.Resource[ThreadPoolExecutor]):
@@ -35,6 +35,16 @@ class ExecutorResource(resources.Resource[ThreadPoolExecutor]):
     def shutdown(self, executor: Optional[ThreadPoolExecutor]) -> None:
         if executor is not None:
             executor.shutdown(wait=True)
+
+
+def is_async_section(section: Any) -> bool:
+    """Whether an options section's ``session`` is an aioboto3/aiobotocore session (the native
+    async repository); imports the AWS toolkit only when a session is given."""
+    if getattr(section, "session", None) is None:
+        return False
+    from ..adapters.aws.clients import is_async_session
+
+    return is_async_session(section.session)
 
 
 def retry_policy(attempts: int, sleep: Any = None) -> RetryPolicy:

@@ -18,18 +18,11 @@ from typing import Any, Optional
 from dependency_injector import providers, resources
 
 from ..domain.errors import ConfigurationError
-from .base import BackendContainer, ExecutorResource, retry_policy
+from .base import BackendContainer, ExecutorResource, is_async_section, retry_policy
 from .dynamodb import AwsClientResource
 from .options import BedrockSessionsOptions
 
 __all__ = ["BedrockSessionsBackend", "is_async_section"]
-
-
-def is_async_section(section: BedrockSessionsOptions) -> bool:
-    """Whether the section names an aioboto3/aiobotocore session (the native async repository)."""
-    from ..adapters.bedrock_sessions.aio import is_async_session
-
-    return section.session is not None and is_async_session(section.session)
 
 
 class _ClientResource(AwsClientResource):

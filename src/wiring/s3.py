@@ -16,18 +16,11 @@ from typing import Any, Optional
 from dependency_injector import providers
 
 from ..domain.errors import ConfigurationError
-from .base import BackendContainer, ExecutorResource, retry_policy
+from .base import BackendContainer, ExecutorResource, is_async_section, retry_policy
 from .dynamodb import AwsClientResource
 from .options import S3Options
 
 __all__ = ["S3Backend", "is_async_section"]
-
-
-def is_async_section(section: S3Options) -> bool:
-    """Whether the section names an aioboto3/aiobotocore session (the native async repository)."""
-    from ..adapters.s3.aio import is_async_session
-
-    return section.session is not None and is_async_session(section.session)
 
 
 class _S3ClientResource(AwsClientResource):
