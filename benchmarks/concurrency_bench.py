@@ -55,6 +55,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # noqa: E402 - run as a script
 
 from benchmarks.peers import venvs  # noqa: E402
+from benchmarks.report import load_average, table  # noqa: E402
+from benchmarks.report import pythons as peer_pythons  # noqa: E402
 
 WORKER = HERE / "peers" / "concurrency_worker.py"
 ALL_N = [1, 16, 64, 256]
@@ -224,15 +226,6 @@ def setup_failed(result: dict[str, Any]) -> bool:
 # -- the report ----------------------------------------------------------------------------
 
 
-def table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
-    cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths)) + " |"]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells[1:]]
-    return "\n".join(out)
-
-
 def report(results: dict[str, dict[str, Any]], ns: list[int]) -> None:
     rows: list[tuple[Any, ...]] = []
     first_errors: list[str] = []
@@ -294,13 +287,6 @@ def report(results: dict[str, dict[str, Any]], ns: list[int]) -> None:
     print(table(ratio_rows, ("ratio", "N", "measured", "target", "met")))
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
 def environment(server: Server, results: dict[str, dict[str, Any]], load_before: str) -> None:
     cpus = os.cpu_count()
     try:
@@ -335,16 +321,7 @@ def main() -> None:
     began = time.perf_counter()
     load_before = load_average()
 
-    pythons: dict[str, Any] = {}
-    for impl in chosen:
-        venv = IMPLS[impl][1]
-        if venv is None:
-            pythons[impl] = Path(sys.executable)
-            continue
-        try:
-            pythons[impl] = venvs.ensure(venv)
-        except Exception as exc:  # noqa: BLE001 - peer not available
-            pythons[impl] = f"cannot build its venv: {exc}"
+    pythons: dict[str, Any] = peer_pythons({impl: IMPLS[impl][1] for impl in chosen})
     modules: list[str] = []
     module_why: Optional[str] = None
     if "redis" in chosen:

@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT))  # noqa: E402 - run as a script
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from benchmarks.peers import venvs  # noqa: E402
+from benchmarks.report import table  # noqa: E402
 
 WORKER = HERE / "peers" / "dynamodb_worker.py"
 IMPLS = {"ours": None, "published-aws": "published-aws"}  # impl -> peer venv (None: this venv)
@@ -89,15 +90,6 @@ def run_worker(impl: str, endpoint: str, args: argparse.Namespace) -> dict[str, 
     result: dict[str, Any] = json.loads(lines[-1])
     result["moto_rss_growth_mb"] = _rss_mb() - before
     return result
-
-
-def table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
-    cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths)) + " |"]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells[1:]]
-    return "\n".join(out)
 
 
 def _num(x: Optional[float], fmt: str = "{:.2f}") -> str:

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))  # noqa: E402 - run as a script
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from benchmarks.peers import venvs  # noqa: E402
+from benchmarks.report import table  # noqa: E402
 
 WORKER = HERE / "peers" / "s3_worker.py"
 IMPLS = {"ours": None, "langgraph-checkpoint-s3": "s3"}  # impl -> peer venv (None: this venv)
@@ -65,16 +66,6 @@ def run_worker(impl: str, endpoint: str, args: argparse.Namespace) -> dict[str, 
         return {"impl": impl, "error": f"worker exited {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
     result: dict[str, Any] = json.loads(lines[-1])
     return result
-
-
-def table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
-    cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
-    out = [line, "| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths)) + " |", line]
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells[1:]]
-    out.append(line)
-    return "\n".join(out)
 
 
 def _ratio(a: Optional[float], b: Optional[float]) -> str:

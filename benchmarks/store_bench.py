@@ -48,8 +48,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # noqa: E402 - run as a script
 
-from benchmarks.concurrency_bench import Server, environment, find_modules, load_average, table  # noqa: E402
-from benchmarks.peers import venvs  # noqa: E402
+from benchmarks.concurrency_bench import Server, environment, find_modules  # noqa: E402
+from benchmarks.report import load_average, table  # noqa: E402
+from benchmarks.report import pythons as peer_pythons  # noqa: E402
 
 WORKER = HERE / "peers" / "store_worker.py"
 
@@ -268,13 +269,7 @@ def main() -> None:
     began = time.perf_counter()
     load_before = load_average()
 
-    pythons: dict[str, Any] = {}
-    for impl in chosen:
-        venv = IMPLS[impl][1]
-        try:
-            pythons[impl] = Path(sys.executable) if venv is None else venvs.ensure(venv)
-        except Exception as exc:  # noqa: BLE001 - peer not available
-            pythons[impl] = f"cannot build its venv: {exc}"
+    pythons: dict[str, Any] = peer_pythons({impl: IMPLS[impl][1] for impl in chosen})
     wanted, module_why = modules()
 
     by_part: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in PARTS}

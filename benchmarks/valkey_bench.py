@@ -72,7 +72,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # noqa: E402 - run as a script
 
-from benchmarks.peers import venvs  # noqa: E402
+from benchmarks.report import load_average, table  # noqa: E402
+from benchmarks.report import pythons as peer_pythons  # noqa: E402
 from benchmarks.workload import MESSAGE_KINDS, SUPERSTEPS, THREADS  # noqa: E402
 
 WORKER = HERE / "peers" / "valkey_worker.py"
@@ -187,15 +188,6 @@ def run_worker(name: str, python: Path, url: str, args: argparse.Namespace, extr
 
 
 # -- the report ----------------------------------------------------------------------------
-
-
-def table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
-    cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths)) + " |"]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells[1:]]
-    return "\n".join(out)
 
 
 class E2E:
@@ -436,13 +428,6 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> int:
     return 1 if failures or strict_fail else 0
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agentcore", action="store_true", help="ours: AgentCoreValkeySaver (sync API only)")
@@ -488,16 +473,7 @@ def run_variant(args: argparse.Namespace, chosen: list[str]) -> int:
     began = time.perf_counter()
     load_before = load_average()
 
-    pythons: dict[str, Any] = {}
-    for name in chosen:
-        venv = IMPLS[name][3]
-        if venv is None:
-            pythons[name] = Path(sys.executable)
-            continue
-        try:
-            pythons[name] = venvs.ensure(venv)
-        except Exception as exc:  # noqa: BLE001 - peer not available
-            pythons[name] = f"cannot build its venv: {exc}"
+    pythons: dict[str, Any] = peer_pythons({name: IMPLS[name][3] for name in chosen})
 
     passes: list[dict[str, dict[str, Any]]] = []
     published_pool: tuple[str, ...] = ()
