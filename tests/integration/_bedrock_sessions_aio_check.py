@@ -13,7 +13,6 @@ the same data, and that the sync saver (boto3) reads what the async one wrote.
 from __future__ import annotations
 
 import asyncio
-import json
 import operator
 import sys
 import uuid
@@ -23,32 +22,20 @@ from typing import Annotated, Any, TypedDict
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import aioboto3  # noqa: E402
 import boto3  # noqa: E402
-from aiobotocore.session import get_session  # noqa: E402
 from langgraph.checkpoint.base import empty_checkpoint  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 from langgraph.types import Send  # noqa: E402
 
 from langgraph_checkpoint_aws import AsyncBedrockSessionSaver, BedrockSessionSaver, NotFoundError  # noqa: E402
-from tests.bindings.conformance import run_conformance  # noqa: E402
+from tests.integration._aio_common import CREDS, alist10, conformance, report, session_of  # noqa: E402
 
 ENDPOINT = sys.argv[1]
-CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 SYNC = boto3.session.Session(**CREDS).client("bedrock-agent-runtime", endpoint_url=ENDPOINT)
 
 
 def registry() -> str:
     return str(SYNC.create_session()["sessionId"])
-
-
-def session_of(kind: str) -> Any:
-    if kind == "aioboto3":
-        return aioboto3.Session(**CREDS)
-    s = get_session()
-    s.set_credentials(CREDS["aws_access_key_id"], CREDS["aws_secret_access_key"])
-    s.set_config_variable("region", CREDS["region_name"])
-    return s
 
 
 class Fan(TypedDict):
@@ -98,14 +85,7 @@ async def check(kind: str) -> dict[str, Any]:
         made.append(saver)
         return saver
 
-    for api, sync_api in (("async", False), ("sync", True)):
-        report = await run_conformance(f"bedrock-{kind}-{api}", make, sync_api=sync_api)
-        out[f"conformance_{api}"] = [
-            sum(r.tests_passed for r in report.results.values()),
-            sum(r.tests_failed for r in report.results.values()),
-            sum(r.tests_skipped for r in report.results.values()),
-        ]
-        out[f"failures_{api}"] = [f for r in report.results.values() for f in r.failures][:5]
+    await conformance(f"bedrock-{kind}", make, out)
     out["native"] = all(s.native for s in made)
     out["client_kind"] = sorted({type(s.repository).__name__ for s in made})
     for saver in made:
@@ -158,7 +138,7 @@ async def check(kind: str) -> dict[str, Any]:
         seen: list[list[str]] = []
         saver.repository.observer = seen.append
         for op, call in (("get_tuple", lambda: saver.aget_tuple(_config("long"))),
-                         ("list10", lambda: _alist(saver, _config("long")))):
+                         ("list10", lambda: alist10(saver, _config("long")))):
             seen.clear()
             await call()
             rounds["async"][op] = list(seen)
@@ -180,14 +160,5 @@ async def check(kind: str) -> dict[str, Any]:
     return out
 
 
-async def _alist(saver: Any, config: Any) -> list[Any]:
-    return [t async for t in saver.alist(config, limit=10)]
-
-
-async def main() -> None:
-    results = {kind: await check(kind) for kind in ("aioboto3", "aiobotocore")}
-    print(json.dumps(results))
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    report(check)

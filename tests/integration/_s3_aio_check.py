@@ -11,7 +11,6 @@ async one wrote (one format).
 from __future__ import annotations
 
 import asyncio
-import json
 import operator
 import sys
 import uuid
@@ -21,18 +20,15 @@ from typing import Annotated, Any, TypedDict
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import aioboto3  # noqa: E402
 import boto3  # noqa: E402
-from aiobotocore.session import get_session  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver  # noqa: E402
 
 from langgraph_checkpoint_aws import NotFoundError, S3CheckpointSaver  # noqa: E402
-from tests.bindings.conformance import run_conformance  # noqa: E402
+from tests.integration._aio_common import CREDS, alist10, conformance, report, session_of  # noqa: E402
 
 ENDPOINT = sys.argv[1]
-CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 SYNC = boto3.session.Session(**CREDS).client("s3", endpoint_url=ENDPOINT, config=Config(s3={"addressing_style": "path"}))
 
 
@@ -40,15 +36,6 @@ def bucket() -> str:
     name = f"aio-{uuid.uuid4().hex[:12]}"
     SYNC.create_bucket(Bucket=name)
     return name
-
-
-def session_of(kind: str) -> Any:
-    if kind == "aioboto3":
-        return aioboto3.Session(**CREDS)
-    s = get_session()
-    s.set_credentials(CREDS["aws_access_key_id"], CREDS["aws_secret_access_key"])
-    s.set_config_variable("region", CREDS["region_name"])
-    return s
 
 
 class State(TypedDict):
@@ -76,14 +63,7 @@ async def check(kind: str) -> dict[str, Any]:
         made.append(saver)
         return saver
 
-    for api, sync_api in (("async", False), ("sync", True)):
-        report = await run_conformance(f"{kind}-{api}", make, sync_api=sync_api)
-        out[f"conformance_{api}"] = [
-            sum(r.tests_passed for r in report.results.values()),
-            sum(r.tests_failed for r in report.results.values()),
-            sum(r.tests_skipped for r in report.results.values()),
-        ]
-        out[f"failures_{api}"] = [f for r in report.results.values() for f in r.failures][:5]
+    await conformance(kind, make, out)
     for saver in made:
         await saver.aclose()
 
@@ -105,7 +85,7 @@ async def check(kind: str) -> dict[str, Any]:
         costs: dict[str, int] = {}
         for op, call in (
             ("get_tuple", lambda: saver.aget_tuple(config)),
-            ("list10", lambda: _alist(saver, config)),
+            ("list10", lambda: alist10(saver, config)),
         ):
             rounds.clear()
             await call()
@@ -124,14 +104,5 @@ async def check(kind: str) -> dict[str, Any]:
     return out
 
 
-async def _alist(saver: Any, config: Any) -> list[Any]:
-    return [t async for t in saver.alist(config, limit=10)]
-
-
-async def main() -> None:
-    results = {kind: await check(kind) for kind in ("aioboto3", "aiobotocore")}
-    print(json.dumps(results))
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    report(check)

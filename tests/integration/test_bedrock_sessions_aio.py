@@ -9,26 +9,19 @@ langgraph, the conformance suite and this package, built on first use by
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks.peers import venvs
+from tests.integration._aio_common import run_check
 
 CHECK = Path(__file__).with_name("_bedrock_sessions_aio_check.py")
 
 
 @pytest.fixture(scope="module")
 def aio_results(agentcore_endpoint: str) -> dict[str, Any]:
-    python = venvs.ensure("s3-aio")
-    proc = subprocess.run([str(python), str(CHECK), agentcore_endpoint], capture_output=True, text=True, timeout=1500)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
-    results: dict[str, Any] = json.loads(lines[-1])
-    return results
+    return run_check(CHECK, agentcore_endpoint, 1500)
 
 
 @pytest.mark.timeout(1800)

@@ -8,26 +8,19 @@ this session's moto server: ``_s3_aio_check.py`` runs there and reports.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks.peers import venvs
+from tests.integration._aio_common import run_check
 
 CHECK = Path(__file__).with_name("_s3_aio_check.py")
 
 
 @pytest.fixture(scope="module")
 def aio_results(moto_endpoint: str) -> dict[str, Any]:
-    python = venvs.ensure("s3-aio")
-    proc = subprocess.run([str(python), str(CHECK), moto_endpoint], capture_output=True, text=True, timeout=900)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
-    results: dict[str, Any] = json.loads(lines[-1])
-    return results
+    return run_check(CHECK, moto_endpoint, 900)
 
 
 @pytest.mark.timeout(1200)
